@@ -1,0 +1,1 @@
+"""Volundr: a self-hosted control plane for AI coding sessions."""

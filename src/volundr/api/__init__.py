@@ -1,0 +1,1 @@
+"""HTTP adapter: routers, schemas, dependencies, and the one error handler."""

@@ -1,0 +1,1 @@
+"""Event bus: the outbox table plus notifiers that wake live subscribers."""

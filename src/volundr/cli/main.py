@@ -1,0 +1,47 @@
+"""Typer application: `volundr serve` and the `volundr sessions …` client commands."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from volundr.cli.sessions import sessions_app
+
+app = typer.Typer(help="Volundr: a control plane for AI coding sessions.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8080,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML settings file (else $VOLUNDR_CONFIG).")
+    ] = None,
+) -> None:
+    """Run the API server (SQLite and local session processes by default)."""
+    import uvicorn
+
+    from volundr.app import create_app
+    from volundr.config import load_settings
+
+    try:
+        settings = load_settings(config)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        typer.echo(f"error: invalid configuration:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    if not settings.callback_url:
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        settings.callback_url = f"http://{reachable}:{port}"
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+def main() -> None:
+    app()

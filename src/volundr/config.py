@@ -1,0 +1,186 @@
+"""Settings: the only reader of the environment and of the YAML configuration file.
+
+Precedence (highest first): constructor arguments, `VOLUNDR_*` environment variables
+(`__` separates nesting, e.g. `VOLUNDR_RUNTIME__STOP_GRACE_S=5`), the YAML file, defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from volundr.domain.models import AgentTemplate
+
+
+def default_home() -> Path:
+    return Path(os.path.expanduser("~/.local/share/volundr"))
+
+
+class AuthSettings(BaseModel):
+    mode: Literal["none", "headers", "tokens"] = Field(
+        "none", description="Identity mode: `none` makes every caller the local admin."
+    )
+
+
+class AgentTemplateSettings(BaseModel):
+    kind: Literal["command", "claude-code", "codex"] = Field(
+        "command", description="Adapter: `command` runs argv as is; others append their flags."
+    )
+    command: list[str] = Field(
+        default_factory=list, description="argv; `{prompt}`/`{model}` substituted for `command`."
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Extra agent environment.")
+    stop_on_exit: bool = Field(
+        False, description="Stop the session when the agent exits (0 → stopped, else failed)."
+    )
+    model: str = Field("", description="Model used when a create request gives none.")
+
+
+def _builtin_templates() -> dict[str, AgentTemplateSettings]:
+    return {
+        "claude-code": AgentTemplateSettings(kind="claude-code", command=["claude"]),
+        "codex": AgentTemplateSettings(kind="codex", command=["codex"]),
+    }
+
+
+class AgentsSettings(BaseModel):
+    default: str = Field("claude-code", description="Agent used when a create gives none.")
+    templates: dict[str, AgentTemplateSettings] = Field(
+        default_factory=dict,
+        description="Named agent templates, merged over the built-in claude-code and codex.",
+    )
+
+    def all_templates(self) -> dict[str, AgentTemplate]:
+        merged = {**_builtin_templates(), **self.templates}
+        return {
+            name: AgentTemplate(
+                name=name,
+                kind=t.kind,
+                command=tuple(t.command),
+                env=dict(t.env),
+                stop_on_exit=t.stop_on_exit,
+                model=t.model,
+            )
+            for name, t in merged.items()
+        }
+
+
+class GitSettings(BaseModel):
+    allow_local_repos: bool | None = Field(
+        None, description="Allow absolute paths and file:// (default: true in auth mode none)."
+    )
+    local_repo_roots: list[str] = Field(
+        default_factory=list, description="Local repositories must be inside one ([] = anywhere)."
+    )
+    allowed_http_hosts: list[str] = Field(
+        default_factory=list, description="Hosts for which plain http:// repositories are allowed."
+    )
+
+
+class RuntimeSettings(BaseModel):
+    kind: Literal["local", "fake"] = Field("local", description="Session runtime adapter.")
+    fake_mode: Literal["instant", "slow", "never-ready", "failing"] = Field(
+        "instant", description="Behaviour of the fake runtime (tests only)."
+    )
+    provision_timeout_s: float = Field(300, gt=0, description="Start deadline (seconds).")
+    stop_grace_s: float = Field(10, ge=0, description="Graceful-exit wait before a kill.")
+    stop_timeout_s: float = Field(30, gt=0, description="Stop deadline (seconds).")
+    health_interval_s: float = Field(10, gt=0, description="Liveness check period (seconds).")
+    python: str = Field(
+        "", description="Interpreter for session hosts (default: the server's own)."
+    )
+
+
+class HttpSettings(BaseModel):
+    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, description="Request body limit.")
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed browser origins.")
+
+
+class LogSettings(BaseModel):
+    max_bytes_per_session: int = Field(52_428_800, gt=0, description="Session log cap.")
+    max_line_bytes: int = Field(16_384, gt=0, description="Longer lines are cut.")
+
+
+class Settings(BaseSettings):
+    """Every setting of Volundr, with its default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VOLUNDR_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=default_home, description="Data directory.")
+    database_url: str = Field(
+        "", description="SQLAlchemy async URL; default: SQLite file `volundr.db` in `home`."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8080", description="Base used to build session endpoints."
+    )
+    callback_url: str = Field(
+        "", description="URL session hosts use to reach this API (default: `public_url`)."
+    )
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    agents: AgentsSettings = Field(default_factory=AgentsSettings)
+    git: GitSettings = Field(default_factory=GitSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
+
+    @model_validator(mode="after")
+    def _check_default_agent(self) -> Settings:
+        if self.agents.default not in self.agents.all_templates():
+            raise ValueError(f"agents.default names an unknown template: {self.agents.default}")
+        return self
+
+    @property
+    def allow_local_repos(self) -> bool:
+        if self.git.allow_local_repos is not None:
+            return self.git.allow_local_repos
+        return self.auth.mode == "none"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'volundr.db'}"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.home / "sessions"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("yaml_file"):
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from `config_file` (or `$VOLUNDR_CONFIG`), the environment and overrides.
+
+    Raises FileNotFoundError when the configuration file does not exist.
+    """
+    chosen = config_file if config_file is not None else os.environ.get("VOLUNDR_CONFIG")
+    if not chosen:
+        return Settings(**overrides)
+    path = Path(chosen)
+    if not path.is_file():
+        raise FileNotFoundError(f"Configuration file not found: {path}")
+    with_file = type(
+        "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": path}}
+    )
+    return with_file(**overrides)

@@ -1,0 +1,289 @@
+"""Drives runs: launch, readiness wait, health checks, stop, and recovery after a restart.
+
+One background task per starting session waits for readiness: the host's callback
+wakes it at once, polling the runtime is the fallback. Nothing here is reachable from
+HTTP directly; `SessionService` calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from volundr.domain.clock import utcnow
+from volundr.domain.errors import InvalidTransition, RuntimeFailure, SessionNotFound
+from volundr.domain.lifecycle import Operation
+from volundr.domain.models import Session
+from volundr.domain.models import SessionStatus as S
+from volundr.ports import LaunchSpec, Phase, Runtime, RuntimeStatus, SessionStore
+from volundr.services.transitions import Transitioner
+
+log = logging.getLogger("volundr.supervisor")
+
+_FIRST_POLL_S = 0.05
+_MAX_POLL_S = 1.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Runtime timers, in seconds (API §0.2 `runtime.*`)."""
+
+    provision_s: float = 300
+    stop_grace_s: float = 10
+    stop_s: float = 30
+    health_interval_s: float = 10
+
+
+def run_ended(session: Session) -> None:
+    """Side effects of a run ending (→ stopped/failed), API §3.5."""
+    session.chat_endpoint = None
+    session.code_endpoint = None
+    session.activity_state = None
+    session.activity_metadata = {}
+    session.token_hash = None
+
+
+class Supervisor:
+    """Owns the background work of every run on this server."""
+
+    def __init__(
+        self,
+        *,
+        store: SessionStore,
+        runtime: Runtime,
+        transitions: Transitioner,
+        timeouts: Timeouts,
+    ) -> None:
+        self._store = store
+        self._runtime = runtime
+        self._transitions = transitions
+        self._timeouts = timeouts
+        self._drivers: dict[str, asyncio.Task[None]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._halted: set[str] = set()
+        self._health_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ start
+
+    def launch(self, session_id: str, spec: LaunchSpec) -> None:
+        """Start the background driver that launches `spec` and waits for readiness."""
+        self._halted.discard(session_id)
+        self._wakeups[session_id] = asyncio.Event()
+        task = asyncio.create_task(self._drive(session_id, spec), name=f"start-{session_id}")
+        self._drivers[session_id] = task
+        task.add_done_callback(lambda _t: self._forget(session_id, task))
+
+    def wake(self, session_id: str) -> None:
+        """The host called back: poll it now instead of at the next interval."""
+        event = self._wakeups.get(session_id)
+        if event is not None:
+            event.set()
+
+    async def _drive(self, session_id: str, spec: LaunchSpec) -> None:
+        try:
+            launched = await self._runtime.start(spec)
+        except RuntimeFailure as exc:
+            await self._fail(session_id, f"Provisioning failed: {exc.message}")
+            return
+        except Exception as exc:
+            log.exception("session %s: runtime start crashed", session_id)
+            await self._fail(session_id, f"Provisioning failed: {exc}")
+            return
+
+        def attach(s: Session) -> None:
+            s.runtime_state = launched.state
+            s.pod_name = launched.pod_name
+            s.code_endpoint = launched.code_endpoint
+
+        try:
+            await self._transitions.apply(session_id, Operation.LAUNCHED, attach)
+        except (InvalidTransition, SessionNotFound):
+            # A stop (or delete) was accepted while launching: what we launched is ours to kill.
+            await self._kill_quietly(session_id, launched.state)
+            return
+        await self._await_ready(session_id)
+
+    async def _await_ready(self, session_id: str) -> None:
+        interval = _FIRST_POLL_S
+        wakeup = self._wakeups.setdefault(session_id, asyncio.Event())
+        while session_id not in self._halted:
+            session = await self._read(session_id)
+            if session is None or session.status is not S.PROVISIONING:
+                return
+            status = await self._runtime.poll(self._state_of(session))
+            if status.phase is Phase.READY:
+                await self._mark_ready(session_id, status)
+                return
+            if status.phase in (Phase.FAILED, Phase.GONE):
+                reason = status.error or "runtime exited"
+                await self._fail_and_kill(session, f"Provisioning failed: {reason}")
+                return
+            started = session.run_started_at or session.created_at
+            if utcnow() - started > timedelta(seconds=self._timeouts.provision_s):
+                limit = _seconds(self._timeouts.provision_s)
+                await self._fail_and_kill(
+                    session, f"Provisioning timed out: not ready after {limit} s"
+                )
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), interval)
+            wakeup.clear()
+            interval = min(interval * 2, _MAX_POLL_S)
+
+    async def _mark_ready(self, session_id: str, status: RuntimeStatus) -> None:
+        def ready(s: Session) -> None:
+            if status.branch and status.branch != s.source.branch:
+                s.source = type(s.source)(
+                    repo=s.source.repo, branch=status.branch, base_branch=s.source.base_branch
+                )
+
+        with contextlib.suppress(InvalidTransition, SessionNotFound):
+            await self._transitions.apply(session_id, Operation.READY, ready)
+
+    # ------------------------------------------------------------------ stop
+
+    async def halt(self, session_id: str) -> None:
+        """Stop driving `session_id`: the driver returns at its next step; wait for it."""
+        self._halted.add(session_id)
+        self.wake(session_id)
+        task = self._drivers.get(session_id)
+        if task is not None and task is not asyncio.current_task():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), self._timeouts.stop_s)
+
+    async def stop_runtime(self, session: Session) -> None:
+        """Stop the session's runtime within the stop deadline; raises RuntimeFailure."""
+        try:
+            await asyncio.wait_for(
+                self._runtime.stop(self._state_of(session), grace_s=self._timeouts.stop_grace_s),
+                self._timeouts.stop_s,
+            )
+        except TimeoutError:
+            raise RuntimeFailure(
+                f"runtime did not stop within {_seconds(self._timeouts.stop_s)} s"
+            ) from None
+
+    async def remove_workspace(self, session_id: str) -> None:
+        await self._runtime.remove_workspace(session_id)
+
+    async def _kill_quietly(self, session_id: str, state: dict[str, Any]) -> None:
+        try:
+            await self._runtime.stop({**state, "session_id": session_id}, grace_s=0)
+        except Exception:
+            log.exception("session %s: could not kill its runtime", session_id)
+
+    # ------------------------------------------------------------------ failures
+
+    async def _fail(self, session_id: str, error: str) -> None:
+        def failed(s: Session) -> None:
+            s.error = error
+            run_ended(s)
+
+        with contextlib.suppress(InvalidTransition, SessionNotFound):
+            await self._transitions.apply(session_id, Operation.FAIL, failed)
+
+    async def _fail_and_kill(self, session: Session, error: str) -> None:
+        await self._kill_quietly(session.id, session.runtime_state)
+        await self._fail(session.id, error)
+
+    async def on_agent_exit(self, session: Session, exit_code: int, stop_on_exit: bool) -> None:
+        """The agent of a running session exited: stop or fail it under `stop_on_exit`."""
+        if not stop_on_exit or session.status is not S.RUNNING:
+            return
+        await self._kill_quietly(session.id, session.runtime_state)
+        if exit_code == 0:
+            with contextlib.suppress(InvalidTransition, SessionNotFound):
+                await self._transitions.apply(session.id, Operation.STOPPED, run_ended)
+        else:
+            await self._fail(session.id, f"Agent exited with status {exit_code}")
+
+    # ------------------------------------------------------------------ health, recovery
+
+    def start_health_checks(self) -> None:
+        if self._health_task is None:
+            self._health_task = asyncio.create_task(self._health_loop(), name="health-checks")
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._timeouts.health_interval_s)
+            try:
+                await self.check_running()
+            except Exception:
+                log.exception("health check round failed")
+
+    async def check_running(self) -> None:
+        """Move every running session whose runtime vanished to `failed`."""
+        async with self._store.reader() as tx:
+            running = await tx.sessions_in(frozenset({S.RUNNING}))
+        for session in running:
+            status = await self._runtime.poll(self._state_of(session))
+            if status.phase is Phase.GONE:
+                how = status.error or "runtime gone"
+                await self._fail_and_kill(session, f"Runtime exited unexpectedly: {how}")
+
+    async def recover(self) -> None:
+        """Reconcile every session left active by a previous server process (API §3.6)."""
+        active = frozenset({S.STARTING, S.PROVISIONING, S.RUNNING, S.STOPPING})
+        async with self._store.reader() as tx:
+            sessions = await tx.sessions_in(active)
+        for session in sessions:
+            try:
+                await self._recover_one(session)
+            except Exception:
+                log.exception("session %s: recovery failed", session.id)
+
+    async def _recover_one(self, session: Session) -> None:
+        status = await self._runtime.poll(self._state_of(session))
+        alive = status.phase in (Phase.PROVISIONING, Phase.READY)
+        if session.status is S.STARTING:
+            await self._fail_and_kill(session, "Start interrupted by a server restart")
+        elif session.status is S.PROVISIONING and alive:
+            log.info("session %s: re-attached while provisioning", session.id)
+            self._halted.discard(session.id)
+            task = asyncio.create_task(self._await_ready(session.id))
+            self._drivers[session.id] = task
+            task.add_done_callback(lambda _t: self._forget(session.id, task))
+        elif session.status is S.PROVISIONING:
+            await self._fail_and_kill(session, "Runtime lost during provisioning")
+        elif session.status is S.RUNNING and alive:
+            log.info("session %s: re-attached", session.id)
+        elif session.status is S.RUNNING:
+            how = status.error or "runtime gone"
+            await self._fail_and_kill(session, f"Runtime exited unexpectedly: {how}")
+        elif session.status is S.STOPPING:
+            await self._kill_quietly(session.id, session.runtime_state)
+            with contextlib.suppress(InvalidTransition, SessionNotFound):
+                await self._transitions.apply(session.id, Operation.STOPPED, run_ended)
+
+    async def close(self) -> None:
+        """Cancel background work; sessions keep running (their hosts are detached)."""
+        tasks = [*self._drivers.values()]
+        if self._health_task is not None:
+            tasks.append(self._health_task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._health_task = None
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _read(self, session_id: str) -> Session | None:
+        async with self._store.reader() as tx:
+            return await tx.get_session(session_id)
+
+    @staticmethod
+    def _state_of(session: Session) -> dict[str, Any]:
+        return {**session.runtime_state, "session_id": session.id}
+
+    def _forget(self, session_id: str, task: asyncio.Task[None]) -> None:
+        if self._drivers.get(session_id) is task:
+            del self._drivers[session_id]
+            self._wakeups.pop(session_id, None)
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, the SQL store (SQLite and PostgreSQL), migrations."""

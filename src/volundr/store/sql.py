@@ -1,0 +1,198 @@
+"""The SQL store: one implementation of the SessionStore port for SQLite and PostgreSQL.
+
+SQLite (embedded) is configured for one writer: WAL journal, a busy timeout, and
+write transactions opened with `BEGIN IMMEDIATE` behind an in-process lock, so a
+read-then-write never fails half-way with a busy snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import and_, delete, event, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from volundr.domain.clock import utcnow
+from volundr.domain.errors import StoreUnavailable
+from volundr.domain.models import Broadcast, Session, SessionEvent, SessionStatus
+from volundr.ports import SessionQuery
+from volundr.store.mapping import row_to_session, session_to_row
+from volundr.store.tables import outbox, session_events, sessions
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class SqlTx:
+    """StoreTx over one SQLAlchemy connection inside an open transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get_session(self, session_id: str) -> Session | None:
+        row = (
+            await self._conn.execute(select(sessions).where(sessions.c.id == session_id))
+        ).mappings().first()
+        return row_to_session(row) if row else None
+
+    async def insert_session(self, session: Session) -> None:
+        await self._conn.execute(insert(sessions).values(**session_to_row(session)))
+
+    async def update_session(self, session: Session, expected_version: int) -> bool:
+        values = session_to_row(session)
+        del values["id"]
+        values["version"] = expected_version + 1
+        result = await self._conn.execute(
+            update(sessions)
+            .where(sessions.c.id == session.id, sessions.c.version == expected_version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            return False
+        session.version = expected_version + 1
+        return True
+
+    async def delete_session(self, session_id: str) -> None:
+        await self._conn.execute(
+            delete(session_events).where(session_events.c.session_id == session_id)
+        )
+        await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
+
+    async def list_sessions(self, query: SessionQuery) -> list[Session]:
+        p = query.principal
+        stmt = select(sessions).where(sessions.c.tenant_id == p.tenant_id)
+        if not p.is_admin:
+            stmt = stmt.where(sessions.c.owner_id == p.user_id)
+        if query.statuses:
+            stmt = stmt.where(sessions.c.status.in_([s.value for s in query.statuses]))
+        if query.after is not None:
+            created, sid = query.after
+            stmt = stmt.where(
+                or_(
+                    sessions.c.created_at < created,
+                    and_(sessions.c.created_at == created, sessions.c.id < sid),
+                )
+            )
+        stmt = stmt.order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        if query.limit is not None:
+            stmt = stmt.limit(query.limit)
+        rows = (await self._conn.execute(stmt)).mappings().all()
+        return [row_to_session(r) for r in rows]
+
+    async def sessions_in(self, statuses: frozenset[SessionStatus]) -> list[Session]:
+        stmt = select(sessions).where(sessions.c.status.in_([s.value for s in statuses]))
+        rows = (await self._conn.execute(stmt.order_by(sessions.c.created_at))).mappings().all()
+        return [row_to_session(r) for r in rows]
+
+    async def append_event(self, ev: SessionEvent) -> None:
+        await self._conn.execute(
+            insert(session_events).values(
+                id=ev.id,
+                session_id=ev.session_id,
+                event_id=ev.event_id,
+                event_type=ev.event_type,
+                timestamp=ev.timestamp,
+                data=ev.data,
+                sequence=ev.sequence,
+            )
+        )
+
+    async def append_broadcast(self, broadcast: Broadcast) -> int:
+        result = await self._conn.execute(
+            insert(outbox)
+            .values(
+                name=broadcast.name,
+                payload=broadcast.payload,
+                owner_id=broadcast.owner_id,
+                tenant_id=broadcast.tenant_id,
+                session_id=broadcast.session_id,
+                created_at=utcnow(),
+            )
+            .returning(outbox.c.id)
+        )
+        return int(result.scalar_one())
+
+
+class SqlStore:
+    """SessionStore over an async SQLAlchemy engine (`sqlite+aiosqlite` or `postgresql+asyncpg`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine: AsyncEngine = create_async_engine(url, **_engine_options(self.is_sqlite))
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTx]:
+        if self.is_sqlite:
+            async with self._write_lock, self._connect(begin="BEGIN IMMEDIATE") as tx:
+                yield tx
+        else:
+            async with self._connect() as tx:
+                yield tx
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[SqlTx]:
+        async with self._connect(begin="BEGIN" if self.is_sqlite else None) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _connect(self, begin: str | None = None) -> AsyncIterator[SqlTx]:
+        try:
+            async with self.engine.connect() as conn:
+                if begin and self.is_sqlite:
+                    await conn.exec_driver_sql(begin)
+                    tx = SqlTx(conn)
+                    try:
+                        yield tx
+                    except BaseException:
+                        await conn.exec_driver_sql("ROLLBACK")
+                        raise
+                    await conn.exec_driver_sql("COMMIT")
+                else:
+                    async with conn.begin():
+                        yield SqlTx(conn)
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
+                raise
+            raise StoreUnavailable() from exc
+
+    async def ping(self) -> None:
+        try:
+            async with asyncio.timeout(2):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except (TimeoutError, OperationalError, DBAPIError, OSError) as exc:
+            raise StoreUnavailable() from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _engine_options(is_sqlite: bool) -> dict[str, Any]:
+    if is_sqlite:
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, busy timeout and foreign keys on every new connection; transactions by hand."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN/COMMIT ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def _is_connectivity_error(exc: DBAPIError) -> bool:
+    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError)
