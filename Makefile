@@ -24,7 +24,6 @@ check: lint typecheck
 
 lint: env
 	$(UV) run ruff check src tests benchmarks
-	$(UV) run ruff format --check src tests benchmarks || true
 
 typecheck: env
 	$(UV) run mypy
