@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from volundr.api import errors, health
+from volundr.api import errors, health, me
 from volundr.api import sessions as sessions_api
 from volundr.api.limits import BodyLimitMiddleware
 from volundr.bus.inprocess import InProcessNotifier
@@ -101,6 +101,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         )
     app.include_router(health.router)
     app.include_router(sessions_api.router, prefix=API_PREFIX)
+    app.include_router(me.router, prefix=API_PREFIX)
     return app
 
 

@@ -183,4 +183,5 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     with_file = type(
         "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": path}}
     )
-    return with_file(**overrides)
+    settings: Settings = with_file(**overrides)
+    return settings

@@ -48,7 +48,7 @@ async def list_sessions(
     cursor: str | None = None,
 ) -> Response:
     """Visible sessions, newest first. `limit`/`cursor` turn on paging (`X-Next-Cursor`)."""
-    page = await sessions.list(
+    page = await sessions.list_page(
         caller, status=status, include_archived=include_archived, limit=limit, cursor=cursor
     )
     response = JSONResponse([session_view(s) for s in page.sessions])

@@ -108,7 +108,7 @@ class SessionService:
 
     # ------------------------------------------------------------------ reads
 
-    async def list(
+    async def list_page(
         self,
         principal: Principal,
         *,

@@ -1,0 +1,5 @@
+"""`python -m volundr` is the `volundr` command."""
+
+from volundr.cli.main import main
+
+main()
