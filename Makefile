@@ -12,7 +12,7 @@ $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
 
 env: | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 run: env
 	$(UV) run volundr serve --host $(HOST) --port $(PORT) $(if $(CONFIG),--config $(CONFIG))

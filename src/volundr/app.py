@@ -10,14 +10,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from volundr.api import errors, health, me
+from volundr.api import errors, health, me, sse, stream
 from volundr.api import sessions as sessions_api
+from volundr.api import stats as stats_api
 from volundr.api.limits import BodyLimitMiddleware
 from volundr.bus.inprocess import InProcessNotifier
+from volundr.bus.outbox import SqlOutbox
 from volundr.config import Settings
 from volundr.domain.policy import RepoPolicy
 from volundr.ports import Runtime
+from volundr.services.hub import EventHub, HubConfig
 from volundr.services.sessions import ServiceConfig, SessionService
+from volundr.services.stats import StatsService
 from volundr.services.supervisor import Supervisor, Timeouts
 from volundr.services.transitions import Transitioner
 from volundr.store import migrate
@@ -73,12 +77,19 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             supervisor=supervisor,
             config=service_config(settings),
         )
+        app.state.stats = StatsService(store)
+        app.state.hub = hub = EventHub(
+            outbox=SqlOutbox(store), notifier=notifier, encode=sse.event_frame,
+            config=hub_config(settings),
+        )
+        await hub.start()
         await supervisor.recover()
         supervisor.start_health_checks()
         log.info("Volundr ready (data in %s)", settings.home)
         try:
             yield
         finally:
+            await hub.close()
             await supervisor.close()
             await store.close()
 
@@ -89,6 +100,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.auth_mode = settings.auth.mode
+    app.state.sse_retry_ms = settings.sse.retry_ms
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     if settings.http.cors_origins:
@@ -100,7 +112,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             expose_headers=["X-Next-Cursor"],
         )
     app.include_router(health.router)
+    app.include_router(stream.router, prefix=API_PREFIX)  # before /sessions/{session_id}
     app.include_router(sessions_api.router, prefix=API_PREFIX)
+    app.include_router(stats_api.router, prefix=API_PREFIX)
     app.include_router(me.router, prefix=API_PREFIX)
     return app
 
@@ -116,4 +130,17 @@ def service_config(settings: Settings) -> ServiceConfig:
         ),
         public_url=settings.public_url,
         callback_url=settings.callback_url or settings.public_url,
+    )
+
+
+def hub_config(settings: Settings) -> HubConfig:
+    sse_settings = settings.sse
+    return HubConfig(
+        heartbeat_s=sse_settings.heartbeat_s,
+        stats_interval_s=sse_settings.stats_interval_s,
+        queue_size=sse_settings.queue_size,
+        max_connection_s=sse_settings.max_connection_s,
+        replay_events=sse_settings.replay_events,
+        replay_age_s=sse_settings.replay_age_s,
+        prune_every_s=min(60.0, max(0.05, sse_settings.replay_age_s / 4)),
     )

@@ -110,6 +110,26 @@ class LogSettings(BaseModel):
     max_line_bytes: int = Field(16_384, gt=0, description="Longer lines are cut.")
 
 
+class SseSettings(BaseModel):
+    heartbeat_s: float = Field(15, gt=0, description="Heartbeat period of a live stream (s).")
+    stats_interval_s: float = Field(
+        30, gt=0, description="Period of `stats_updated` frames; the first comes one period in."
+    )
+    retry_ms: int = Field(3000, ge=0, description="Reconnect delay sent in the first frame.")
+    replay_events: int = Field(
+        10_000, ge=1, description="Resume is guaranteed for the newest this many events."
+    )
+    replay_age_s: float = Field(
+        900, gt=0, description="Resume is also guaranteed for events younger than this (s)."
+    )
+    queue_size: int = Field(
+        1000, ge=1, description="Per-subscriber queue; overflow drops it and sends `resync`."
+    )
+    max_connection_s: float = Field(
+        3600, gt=0, description="A stream is ended (with a `reconnect` frame) after this long."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of Volundr, with its default."""
 
@@ -133,6 +153,7 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    sse: SseSettings = Field(default_factory=SseSettings)
 
     @model_validator(mode="after")
     def _check_default_agent(self) -> Settings:

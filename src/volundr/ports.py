@@ -65,6 +65,9 @@ class StoreTx(Protocol):
     async def append_broadcast(self, broadcast: Broadcast) -> int:
         """Append to the outbox; returns its id, strictly increasing per store."""
 
+    async def count_sessions(self, principal: Principal) -> dict[SessionStatus, int]:
+        """How many sessions `principal` can see, per status (absent status = 0)."""
+
 
 class SessionStore(Protocol):
     """Durable state. Adapters: SQLite (embedded) and PostgreSQL, chosen by URL."""
@@ -176,8 +179,64 @@ class Runtime(Protocol):
 
 
 class Notifier(Protocol):
-    """Wakes live subscribers after outbox rows were committed (in-process or LISTEN/NOTIFY)."""
+    """Wakes live subscribers after outbox rows were committed (in-process or LISTEN/NOTIFY).
+
+    `generation` counts notifications; a reader notes it, reads the outbox, then calls
+    `wait(noted)`, so a notification that lands between its read and its wait is not lost.
+    """
+
+    generation: int
 
     def notify(self) -> None:
         """Signal that new outbox rows are committed. Never blocks."""
+
+    async def wait(self, seen: int) -> int:
+        """Return once `generation` differs from `seen` (at once if it already does).
+
+        Returns the current generation. Unbounded: callers wrap it in `asyncio.timeout`.
+        """
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """A committed broadcast: its stream id (the SSE `id:`) and who may see it."""
+
+    id: int
+    name: str
+    payload: dict[str, Any]
+    owner_id: str
+    tenant_id: str
+    session_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    """Some outbox events plus the ids of the oldest and newest retained rows (0 when empty).
+
+    Bounds and events are read in one snapshot, so `oldest_id` says whether anything
+    between a client's last id and the first returned event was pruned.
+    """
+
+    events: list[OutboxEvent]
+    oldest_id: int
+    newest_id: int
+
+
+class Outbox(Protocol):
+    """Read side of the outbox table (the write side is `StoreTx.append_broadcast`)."""
+
+    async def read(self, after_id: int, *, limit: int, until_id: int | None = None) -> OutboxPage:
+        """Committed events with `after_id < id <= until_id`, in id order, at most `limit`.
+
+        `limit=0` reads only the bounds. Raises StoreUnavailable when unreachable.
+        """
+
+    async def prune(self, *, keep_events: int, keep_age_s: float) -> int:
+        """Delete the oldest rows that are outside BOTH windows; returns how many.
+
+        A row is kept while it is among the newest `keep_events` or younger than
+        `keep_age_s` seconds. Only a prefix (by id) is ever deleted, and never the newest
+        row, so ids keep increasing and retained ids form one contiguous range of the log.
+        """
 

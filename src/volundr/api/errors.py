@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from volundr.api.identity import current_principal
 from volundr.domain.errors import (
     Conflict,
     Forbidden,
@@ -42,9 +43,34 @@ async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse({"detail": exc.message}, status_code=code)
 
 
-async def handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    denied = _identity_failure(request)
+    if denied is not None:
+        return denied
     return JSONResponse({"detail": [_error_item(e) for e in exc.errors()]}, status_code=422)
+
+
+def _identity_failure(request: Request) -> JSONResponse | None:
+    """The 401 owed to a caller without identity, on a route that needs one.
+
+    Identity is checked before the schema (API §0.1), but FastAPI parses a JSON body before
+    it resolves dependencies, so a malformed body would otherwise answer 422 first.
+    """
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None or not _depends_on(dependant, current_principal):
+        return None
+    try:
+        current_principal(request)
+    except HTTPException as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+    return None
+
+
+def _depends_on(dependant: Any, call: Any) -> bool:
+    return any(
+        sub.call is call or _depends_on(sub, call) for sub in getattr(dependant, "dependencies", [])
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

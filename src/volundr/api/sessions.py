@@ -17,7 +17,7 @@ from volundr.api.schemas import (
     StartSession,
     UpdateSession,
 )
-from volundr.domain.errors import InvalidRequest, SessionNotFound
+from volundr.domain.errors import SessionNotFound
 from volundr.domain.models import GitSource, LaunchOptions, Session, SessionStatus
 from volundr.services.sessions import NewSession, RuntimeReport, SessionChanges
 from volundr.services.views import session_view
@@ -65,14 +65,6 @@ async def list_sessions(
 )
 async def create_session(body: CreateSession, caller: Caller, sessions: Sessions) -> Response:
     """Create a session and start it; answers `starting` at once."""
-    if body.source.type == "local_mount":
-        raise InvalidRequest("Local mounts are not enabled on this server")
-    if body.template_name is not None:
-        raise InvalidRequest(f"Unknown template: {body.template_name}")
-    if body.profile_name is not None:
-        raise InvalidRequest(f"Unknown profile: {body.profile_name}")
-    if body.credential_names:
-        raise InvalidRequest(f"Unknown credential: {body.credential_names[0]}")
     new = NewSession(
         name=body.name,
         model=body.model,
@@ -89,7 +81,11 @@ async def create_session(body: CreateSession, caller: Caller, sessions: Sessions
             integration_ids=list(body.integration_ids),
             resource_config=body.resource_config.model_dump(exclude_none=True),
             workspace_id=str(body.workspace_id) if body.workspace_id else None,
+            template_name=body.template_name,
+            profile_name=body.profile_name,
+            credential_names=list(body.credential_names),
         ),
+        local_mount=body.source.type == "local_mount",
     )
     return _one(await sessions.create(caller, new), 201)
 
@@ -137,10 +133,8 @@ async def start_session(
     sessions: Sessions,
     body: Annotated[StartSession | None, Body()] = None,
 ) -> Response:
-    if body is not None and body.profile_name is not None:
-        await sessions.get(caller, str(session_id))
-        raise InvalidRequest(f"Unknown profile: {body.profile_name}")
-    return _one(await sessions.start(caller, str(session_id)))
+    profile = body.profile_name if body is not None else None
+    return _one(await sessions.start(caller, str(session_id), profile_name=profile))
 
 
 @router.post(
@@ -153,19 +147,15 @@ async def stop_session(session_id: SessionId, caller: Caller, sessions: Sessions
     return _one(await sessions.stop(caller, str(session_id)))
 
 
-@router.api_route(
-    "/{session_id}/archive", methods=["PATCH", "POST"], response_model=SessionOut,
-    responses=STATE_ERRORS,
-)
+@router.patch("/{session_id}/archive", response_model=SessionOut, responses=STATE_ERRORS)
+@router.post("/{session_id}/archive", response_model=SessionOut, responses=STATE_ERRORS)
 async def archive_session(session_id: SessionId, caller: Caller, sessions: Sessions) -> Response:
     """Archive (stopping first when active)."""
     return _one(await sessions.archive(caller, str(session_id)))
 
 
-@router.api_route(
-    "/{session_id}/restore", methods=["PATCH", "POST"], response_model=SessionOut,
-    responses=STATE_ERRORS,
-)
+@router.patch("/{session_id}/restore", response_model=SessionOut, responses=STATE_ERRORS)
+@router.post("/{session_id}/restore", response_model=SessionOut, responses=STATE_ERRORS)
 async def restore_session(session_id: SessionId, caller: Caller, sessions: Sessions) -> Response:
     return _one(await sessions.restore(caller, str(session_id)))
 

@@ -23,8 +23,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API server (SQLite and local session processes by default)."""
-    import uvicorn
-
+    from volundr import serving
     from volundr.app import create_app
     from volundr.config import load_settings
 
@@ -40,7 +39,7 @@ def serve(
         reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         settings.callback_url = f"http://{reachable}:{port}"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    serving.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
 def main() -> None:

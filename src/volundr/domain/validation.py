@@ -7,15 +7,17 @@ reuse it (pydantic reports it as `Value error, <message>`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 _BRANCH_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
-_SCP_LIKE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*|/.+)$")
+_SCP_LIKE = re.compile(
+    r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*):(?P<path>[^/].*|/.+)$"
+)
 _BARE_HOST_PATH = re.compile(r"^(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?/(?P<path>.+)$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
@@ -99,7 +101,7 @@ def repository(value: str) -> RepoRef:
     """
     if value == "":
         return RepoRef(RepoKind.EMPTY, value)
-    if _CONTROL_OR_SPACE.search(value):
+    if _has_space_or_control(value):
         raise ValueError("Unsupported repository: whitespace or control characters")
     if value.startswith("-"):
         raise ValueError("Unsupported repository: must not start with '-'")
@@ -116,6 +118,11 @@ def repository(value: str) -> RepoRef:
     if bare:
         return RepoRef(RepoKind.BARE_HOST, value, host=bare["host"])
     raise ValueError("Unsupported repository: not a URL, scp-style address or absolute path")
+
+
+def _has_space_or_control(value: str) -> bool:
+    """Any whitespace (Unicode too, e.g. NBSP) or control character (C0, DEL, C1)."""
+    return any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value)
 
 
 def _url_repository(value: str) -> RepoRef:
@@ -147,9 +154,9 @@ def env_vars(env: dict[str, str]) -> dict[str, str]:
     if len(env) > 64:
         raise ValueError("At most 64 environment variables are allowed")
     for name, value in env.items():
-        if not ENV_NAME_PATTERN.match(name):
+        if not ENV_NAME_PATTERN.fullmatch(name):
             raise ValueError(f"Invalid environment variable name: {name!r}")
-        if name.upper().startswith("VOLUNDR_"):
+        if name.startswith("VOLUNDR_"):
             raise ValueError(f"Environment variable names must not start with VOLUNDR_: {name}")
         if len(value) > 8192:
             raise ValueError(f"Environment variable {name} is longer than 8192 characters")

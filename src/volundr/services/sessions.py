@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from volundr.domain import validation
+from volundr.domain import lifecycle, validation
 from volundr.domain.clock import new_id, utcnow
 from volundr.domain.errors import (
     Forbidden,
@@ -55,6 +55,8 @@ class NewSession:
     issue_id: str | None = None
     issue_url: str | None = None
     options: LaunchOptions = field(default_factory=LaunchOptions)
+    local_mount: bool = False
+    """The request asked for a `local_mount` source (not enabled on this server)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ class ServiceConfig:
     repo_policy: RepoPolicy
     public_url: str
     callback_url: str
+    templates: frozenset[str] = frozenset()
+    profiles: frozenset[str] = frozenset()
+    credentials: frozenset[str] = frozenset()
+    """Names of the configured workspace templates, resource profiles and credentials."""
 
 
 class SessionService:
@@ -159,6 +165,7 @@ class SessionService:
         """Insert the record and accept its first start (201 `starting`)."""
         if not principal.can_mutate:
             raise Forbidden(MUTATOR_ROLES)
+        self._check_catalogues(new)
         agent = self._agent(new.agent)
         check_repo_policy(validation.repository(new.source.repo), self._config.repo_policy)
         now = utcnow()
@@ -218,8 +225,12 @@ class SessionService:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, principal: Principal, session_id: str) -> Session:
+    async def start(
+        self, principal: Principal, session_id: str, profile_name: str | None = None
+    ) -> Session:
         session = await self._get_for_change(principal, session_id)
+        lifecycle.check(session_id, Operation.START, session.status)  # 409 before 422
+        self._check_profile(profile_name)
         agent = self._agent(session.agent)
         token = secrets.token_urlsafe(32)
         outcome = await self._transitions.apply(
@@ -361,6 +372,22 @@ class SessionService:
         self._transitions.wake()
 
     # ------------------------------------------------------------------ helpers
+
+    def _check_catalogues(self, new: NewSession) -> None:
+        """Semantic 422s of a create: names that must exist in the server's configuration."""
+        if new.local_mount:
+            raise InvalidRequest("Local mounts are not enabled on this server")
+        template = new.options.template_name
+        if template is not None and template not in self._config.templates:
+            raise InvalidRequest(f"Unknown template: {template}")
+        self._check_profile(new.options.profile_name)
+        for credential in new.options.credential_names:
+            if credential not in self._config.credentials:
+                raise InvalidRequest(f"Unknown credential: {credential}")
+
+    def _check_profile(self, name: str | None) -> None:
+        if name is not None and name not in self._config.profiles:
+            raise InvalidRequest(f"Unknown profile: {name}")
 
     def _agent(self, name: str | None) -> AgentTemplate:
         chosen = name or self._config.default_agent

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import and_, delete, event, insert, or_, select, text, update
+from sqlalchemy import and_, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from volundr.domain.clock import utcnow
 from volundr.domain.errors import StoreUnavailable
-from volundr.domain.models import Broadcast, Session, SessionEvent, SessionStatus
+from volundr.domain.models import Broadcast, Principal, Session, SessionEvent, SessionStatus
 from volundr.ports import SessionQuery
 from volundr.store.mapping import row_to_session, session_to_row
 from volundr.store.tables import outbox, session_events, sessions
@@ -31,6 +31,11 @@ class SqlTx:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The underlying connection, for other SQL adapters sharing this transaction."""
+        return self._conn
 
     async def get_session(self, session_id: str) -> Session | None:
         row = (
@@ -114,6 +119,15 @@ class SqlTx:
             .returning(outbox.c.id)
         )
         return int(result.scalar_one())
+
+    async def count_sessions(self, principal: Principal) -> dict[SessionStatus, int]:
+        stmt = select(sessions.c.status, func.count()).where(
+            sessions.c.tenant_id == principal.tenant_id
+        )
+        if not principal.is_admin:
+            stmt = stmt.where(sessions.c.owner_id == principal.user_id)
+        rows = (await self._conn.execute(stmt.group_by(sessions.c.status))).all()
+        return {SessionStatus(status): int(count) for status, count in rows}
 
 
 class SqlStore:

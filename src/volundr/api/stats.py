@@ -1,0 +1,31 @@
+"""`GET /stats` (API §7.4): counts over the caller's visible sessions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from volundr.api.deps import Caller
+from volundr.services.stats import StatsService
+
+router = APIRouter(tags=["stats"])
+
+
+class StatsOut(BaseModel):
+    active_sessions: int
+    total_sessions: int
+    tokens_today: int
+    local_tokens: int
+    cloud_tokens: int
+    cost_today: float
+
+
+@router.get("/stats", response_model=StatsOut)
+async def stats(request: Request, caller: Caller) -> dict[str, object]:
+    """Sessions running and in total (archived included) in the caller's scope.
+
+    The usage-based fields (`tokens_today`, `local_tokens`, `cloud_tokens`, `cost_today`)
+    are 0 / 0.0 until usage records exist; they come with usage reporting (API §7.1).
+    """
+    service: StatsService = request.app.state.stats
+    return await service.compute(caller)

@@ -1,0 +1,170 @@
+"""The agent process: its argv and environment from the template, and its output capture.
+
+Kinds (API §0.2 `agents.templates`): `command` runs `command` with `{prompt}`/`{model}`
+replaced in each argument (plain text replacement, never a shell); `claude-code` and `codex`
+treat `command` as the executable prefix and append their own flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from volundr.domain.models import AgentTemplate
+from volundr.host.logwriter import LogWriter, cut_line
+from volundr.host.procs import ChildReaper
+from volundr.host.spec import SESSION_MARKER_ENV
+
+_CHUNK = 64 * 1024
+
+
+class AgentError(Exception):
+    """The agent cannot be started; the message is meant for the user."""
+
+
+def build_argv(template: AgentTemplate, prompt: str, model: str) -> list[str]:
+    """The agent's argv. Raises AgentError when the template has no command."""
+    if not template.command:
+        raise AgentError(f"agent '{template.name}' has no command")
+    base = list(template.command)
+    if template.kind == "claude-code":
+        argv = [*base, "-p", prompt, "--output-format", "stream-json", "--verbose"]
+        return argv + (["--model", model] if model else [])
+    if template.kind == "codex":
+        return [*base, "exec", "--json", *(["--model", model] if model else []), prompt]
+    if template.kind == "command":
+        return [arg.replace("{prompt}", prompt).replace("{model}", model) for arg in base]
+    raise AgentError(f"agent '{template.name}' has an unknown kind '{template.kind}'")
+
+
+def runs_per_message(template: AgentTemplate) -> bool:
+    """Turn-based agents (claude-code, codex) need a prompt to run; `command` always runs."""
+    return template.kind in ("claude-code", "codex")
+
+
+def build_env(
+    base: Mapping[str, str],
+    template: AgentTemplate,
+    spec_env: Mapping[str, str],
+    prompt: str,
+    session_id: str,
+) -> dict[str, str]:
+    """Host env, then template env, then the session's env, then the Volundr markers."""
+    env = {**base, **template.env, **spec_env}
+    env["VOLUNDR_INITIAL_PROMPT"] = prompt
+    env[SESSION_MARKER_ENV] = session_id
+    return env
+
+
+def find_executable(argv0: str, env: Mapping[str, str], cwd: Path) -> str | None:
+    """The path that will be executed, None when it does not exist or is not executable."""
+    if os.sep in argv0:
+        path = Path(argv0) if os.path.isabs(argv0) else cwd / argv0
+        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    return shutil.which(argv0, path=env.get("PATH", os.defpath))
+
+
+class Agent:
+    """A running agent: a child of the host in the host's process group.
+
+    stdout lines go to the log at INFO, stderr lines at WARNING (logger `agent`), both read
+    concurrently in chunks so a full pipe never blocks the agent; lines longer than
+    `max_line_bytes` are cut. `wait` returns on process exit even if a daemonized
+    grandchild keeps the pipes open.
+    """
+
+    def __init__(self, writer: LogWriter, reaper: ChildReaper, max_line_bytes: int) -> None:
+        self._writer = writer
+        self._reaper = reaper
+        self._max_line_bytes = max_line_bytes
+        self._proc: asyncio.subprocess.Process | None = None
+        self._pumps: list[asyncio.Task[None]] = []
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    async def start(self, argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
+        """Spawn the agent; raises AgentError (`not installed`, …). Returns its pid."""
+        executable = find_executable(argv[0], env, cwd)
+        if executable is None:
+            raise AgentError(f"agent '{argv[0]}' not installed")
+        try:
+            async with self._reaper.spawning():
+                self._proc = await asyncio.create_subprocess_exec(
+                    executable, *argv[1:],
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                self._reaper.manage(self._proc.pid)
+        except FileNotFoundError:
+            raise AgentError(f"agent '{argv[0]}' not installed") from None
+        except OSError as exc:
+            raise AgentError(f"agent '{argv[0]}' could not be started: {exc.strerror}") from None
+        assert self._proc.stdout is not None and self._proc.stderr is not None
+        self._pumps = [
+            asyncio.create_task(self._pump(self._proc.stdout, "INFO")),
+            asyncio.create_task(self._pump(self._proc.stderr, "WARNING")),
+        ]
+        return self._proc.pid
+
+    async def wait(self) -> int:
+        """The exit status once the process exited: its code, or 128+N for signal N."""
+        assert self._proc is not None
+        code = await self._proc.wait()
+        self._reaper.release(self._proc.pid)
+        return 128 - code if code < 0 else code
+
+    async def drain(self, timeout_s: float = 0.5) -> None:
+        """Give the pumps up to `timeout_s` to log what is left in the pipes.
+
+        They keep running afterwards if a grandchild still holds the pipes open.
+        """
+        if self._pumps:
+            await asyncio.wait(self._pumps, timeout=timeout_s)
+
+    async def close(self, timeout_s: float = 1.0) -> None:
+        """At shutdown: wait for the (killed) process to be reaped, then stop the pumps."""
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._proc.wait(), timeout_s)
+        for task in self._pumps:
+            task.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+
+    async def _pump(self, stream: asyncio.StreamReader, level: str) -> None:
+        await _pump_lines(stream, self._max_line_bytes, lambda line: self._emit(level, line))
+
+    def _emit(self, level: str, line: str) -> None:
+        self._writer.write(level, "agent", line)
+
+
+async def _pump_lines(
+    stream: asyncio.StreamReader, max_bytes: int, emit: Callable[[str], None]
+) -> None:
+    """Feed `emit` one decoded line at a time; a line over `max_bytes` is cut, its rest dropped."""
+    buf = bytearray()
+    dropping = False
+    while chunk := await stream.read(_CHUNK):
+        buf += chunk
+        while (newline := buf.find(b"\n")) >= 0:
+            line = bytes(buf[:newline]).rstrip(b"\r")
+            del buf[: newline + 1]
+            if dropping:
+                dropping = False
+            else:
+                emit(cut_line(line, max_bytes))
+        if len(buf) > max_bytes:
+            if not dropping:
+                emit(cut_line(bytes(buf), max_bytes))
+            dropping = True
+            buf.clear()
+    if buf and not dropping:
+        emit(cut_line(bytes(buf).rstrip(b"\r"), max_bytes))

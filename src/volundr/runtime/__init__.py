@@ -1,0 +1,1 @@
+"""Runtime adapters (`volundr.ports.Runtime`): `local` (process groups) and `fake` (tests)."""

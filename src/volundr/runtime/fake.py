@@ -1,0 +1,118 @@
+"""An in-memory runtime for tests: no processes, behaviour chosen by `mode`.
+
+Modes: `instant` (READY at once), `slow` (READY `delay_s` after start), `never-ready`
+(PROVISIONING forever), `failing` (FAILED with "fake runtime failed to provision").
+`start_error` makes `start` itself raise RuntimeFailure. A stopped launch polls as GONE.
+The state is plain JSON (as stored in the session row); what happened is recorded in
+`launched`, `stopped`, `removed` and `specs` for assertions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from volundr.domain.errors import RuntimeFailure
+from volundr.ports import Launched, LaunchSpec, Phase, RuntimeStatus
+
+FakeMode = Literal["instant", "slow", "never-ready", "failing"]
+FAILED_MESSAGE = "fake runtime failed to provision"
+DEFAULT_BRANCH = "main"
+
+
+class FakeRuntime:
+    """Implements `volundr.ports.Runtime` in memory."""
+
+    name = "fake"
+
+    def __init__(
+        self, mode: FakeMode = "instant", *, delay_s: float = 0.5, start_error: str | None = None
+    ) -> None:
+        if mode not in ("instant", "slow", "never-ready", "failing"):
+            raise ValueError(f"unknown fake runtime mode: {mode}")
+        self.mode: FakeMode = mode
+        self.delay_s = delay_s
+        self.start_error = start_error
+        self.launched: list[str] = []
+        self.stopped: list[str] = []
+        self.removed: list[str] = []
+        self.specs: dict[str, LaunchSpec] = {}
+        self._stopped_launches: set[str] = set()
+        self._agent_exits: dict[str, int] = {}
+
+    async def start(self, spec: LaunchSpec) -> Launched:
+        if self.start_error is not None:
+            raise RuntimeFailure(self.start_error)
+        launch_id = uuid.uuid4().hex
+        self.launched.append(spec.session_id)
+        self.specs[spec.session_id] = spec
+        state = {
+            "fake": True,
+            "launch_id": launch_id,
+            "session_id": spec.session_id,
+            "started_at": time.time(),
+            "branch": spec.branch or DEFAULT_BRANCH,
+        }
+        return Launched(
+            state=state,
+            pod_name=f"fake-{launch_id[:8]}",
+            code_endpoint=f"file:///fake/{spec.session_id}/workspace",
+        )
+
+    async def poll(self, state: dict[str, Any]) -> RuntimeStatus:
+        launch_id = state.get("launch_id")
+        if not isinstance(launch_id, str) or launch_id in self._stopped_launches:
+            return RuntimeStatus(Phase.GONE, error="fake runtime stopped")
+        branch = str(state.get("branch", DEFAULT_BRANCH))
+        if self.mode == "failing":
+            return RuntimeStatus(Phase.FAILED, error=FAILED_MESSAGE)
+        if self.mode == "never-ready":
+            return RuntimeStatus(Phase.PROVISIONING)
+        started_at = float(state.get("started_at", 0.0))
+        if self.mode == "slow" and time.time() - started_at < self.delay_s:
+            return RuntimeStatus(Phase.PROVISIONING)
+        exit_code = self._agent_exits.get(str(state.get("session_id")))
+        return RuntimeStatus(Phase.READY, branch=branch, agent_exit_code=exit_code)
+
+    async def stop(self, state: dict[str, Any], *, grace_s: float) -> None:
+        launch_id = state.get("launch_id")
+        if isinstance(launch_id, str) and launch_id not in self._stopped_launches:
+            self._stopped_launches.add(launch_id)
+            self.stopped.append(str(state.get("session_id")))
+
+    async def remove_workspace(self, session_id: str) -> None:
+        if session_id not in self.removed:
+            self.removed.append(session_id)
+
+    def finish_agent(self, session_id: str, exit_code: int) -> None:
+        """Make later polls of `session_id` report that its agent exited with `exit_code`."""
+        self._agent_exits[session_id] = exit_code
+
+
+class InstantRuntime(FakeRuntime):
+    """READY as soon as it is polled."""
+
+    def __init__(self) -> None:
+        super().__init__("instant")
+
+
+class SlowRuntime(FakeRuntime):
+    """PROVISIONING for `delay_s` after start, then READY."""
+
+    def __init__(self, delay_s: float = 0.5) -> None:
+        super().__init__("slow", delay_s=delay_s)
+
+
+class NeverReadyRuntime(FakeRuntime):
+    """PROVISIONING forever (exercises the provisioning timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__("never-ready")
+
+
+class FailingRuntime(FakeRuntime):
+    """Launches, then polls as FAILED with `FAILED_MESSAGE`."""
+
+    def __init__(self) -> None:
+        super().__init__("failing")

@@ -1,0 +1,289 @@
+"""The local runtime: each session host is a detached process group on this machine.
+
+`start` spawns `python -m volundr.host` in its own session (so it survives the API server),
+handing it an already-listening 127.0.0.1 socket (no port race) and its launch spec by
+environment. The returned state, stored in the session row, is everything `poll` and `stop`
+need, so a restarted server re-attaches from a fresh instance:
+
+    {"session_id", "pid", "create_time", "pgid", "port", "session_dir", "workspace",
+     "log_offset", "out_offset"}
+
+`(pid, create_time)` identifies the host; a reused pid is never signalled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from volundr.domain.errors import RuntimeFailure
+from volundr.host.logwriter import last_fatal_message
+from volundr.host.spec import (
+    DEFAULT_EARLY_EXIT_S,
+    FD_ENV,
+    SESSION_MARKER_ENV,
+    SPEC_ENV,
+    HostSpec,
+    encode_spec,
+    log_path_of,
+)
+from volundr.ports import Launched, LaunchSpec, Phase, RuntimeStatus
+from volundr.runtime import process
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_POLL_S = 0.05
+KILL_WAIT_S = 2.0
+"""How long SIGKILLed processes get to disappear before `stop` calls them survivors."""
+_PHASES = {"provisioning": Phase.PROVISIONING, "ready": Phase.READY, "failed": Phase.FAILED}
+
+
+class LocalRuntime:
+    """Runs session hosts as local process groups under `sessions_dir/<session id>/`."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        *,
+        sessions_dir: Path,
+        python: str = sys.executable,
+        max_line_bytes: int = 16_384,
+        stop_grace_s: float = 10.0,
+        health_timeout_s: float = 1.0,
+        early_exit_s: float = DEFAULT_EARLY_EXIT_S,
+    ) -> None:
+        self._sessions_dir = Path(sessions_dir)
+        self._python = python or sys.executable
+        self._max_line_bytes = max_line_bytes
+        self._stop_grace_s = stop_grace_s
+        self._health_timeout_s = health_timeout_s
+        self._early_exit_s = early_exit_s
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._exit_codes: dict[int, int] = {}
+
+    async def start(self, spec: LaunchSpec) -> Launched:
+        """Spawn the host; returns once it runs (not ready). Raises RuntimeFailure."""
+        session_dir = self._session_dir(spec.session_id)
+        try:
+            state = await asyncio.to_thread(self._spawn, spec, session_dir)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise RuntimeFailure(f"could not launch the session host: {reason}") from None
+        return Launched(
+            state=state,
+            pod_name=f"local-{state['pid']}",
+            code_endpoint=f"file://{state['workspace']}",
+        )
+
+    async def poll(self, state: dict[str, Any]) -> RuntimeStatus:
+        """READY/PROVISIONING/FAILED from the host's /health; GONE once the host exited.
+
+        An unanswered /health while the process lives reads as PROVISIONING (starting).
+        """
+        try:
+            pid, create_time, port = (
+                int(state["pid"]),
+                float(state["create_time"]),
+                int(state["port"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return RuntimeStatus(Phase.GONE, error="invalid runtime state")
+        if self._is_alive(pid, create_time):
+            return await self._health(port)
+        return RuntimeStatus(Phase.GONE, error=self._gone_reason(state, pid))
+
+    async def stop(self, state: dict[str, Any], *, grace_s: float) -> None:
+        """SIGTERM the host, wait `grace_s`, SIGKILL its group, its descendants and every
+        process carrying the session's marker. Idempotent; raises RuntimeFailure only
+        when something survives SIGKILL.
+        """
+        session_id = str(state.get("session_id", ""))
+        host = _verified_host(state)
+        doomed: list[psutil.Process] = []
+        if host is not None:
+            doomed = [host, *process.descendants(host)]
+            process.send([host], signal.SIGTERM)
+            await self._wait_gone([host], grace_s)
+            doomed += process.descendants(host)
+            process.kill_group(int(state.get("pgid", host.pid)))
+            process.send(process.alive(doomed), signal.SIGKILL)
+            self._reap(host.pid)
+        if session_id:
+            marked = await asyncio.to_thread(process.with_marker, session_id)
+            process.send(marked, signal.SIGKILL)
+            doomed += marked
+        await self._wait_gone(doomed, KILL_WAIT_S)
+        if host is not None:
+            self._reap(host.pid)
+        survivors = process.alive(doomed)
+        if session_id:
+            survivors += await asyncio.to_thread(process.with_marker, session_id)
+        if survivors:
+            raise RuntimeFailure(
+                f"processes of the session survived SIGKILL: {process.describe(survivors)}"
+            )
+
+    async def remove_workspace(self, session_id: str) -> None:
+        """Delete `<sessions_dir>/<session_id>` (workspace and logs). Idempotent."""
+        target = self._session_dir(session_id)
+        try:
+            await asyncio.to_thread(_rmtree, target)
+        except OSError as exc:
+            raise RuntimeFailure(f"could not remove the workspace: {exc}") from None
+
+    # ------------------------------------------------------------------ internals
+
+    def _session_dir(self, session_id: str) -> Path:
+        if not _SAFE_ID.match(session_id) or session_id in (".", ".."):
+            raise RuntimeFailure(f"invalid session id for a local runtime: {session_id!r}")
+        root = self._sessions_dir.resolve()
+        target = (root / session_id).resolve()
+        if target.parent != root:
+            raise RuntimeFailure(f"session directory escapes the sessions dir: {session_id!r}")
+        return target
+
+    def _spawn(self, spec: LaunchSpec, session_dir: Path) -> dict[str, Any]:
+        session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # workspaces hold secrets
+        logs = session_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        host_spec = HostSpec(
+            spec, session_dir, self._max_line_bytes, self._stop_grace_s, self._early_exit_s
+        )
+        log_path = log_path_of(session_dir)
+        log_offset = log_path.stat().st_size if log_path.exists() else 0
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VOLUNDR_")}
+        env[SPEC_ENV] = encode_spec(host_spec)
+        env[SESSION_MARKER_ENV] = spec.session_id
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+            open(logs / "host.out", "ab") as out,
+        ):
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            env[FD_ENV] = str(sock.fileno())
+            out_offset = out.tell()
+            child = subprocess.Popen(
+                [self._python, "-P", "-m", "volundr.host"],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=session_dir,
+                env=env,
+                pass_fds=(sock.fileno(),),
+                start_new_session=True,
+            )
+            port = sock.getsockname()[1]
+        self._children[child.pid] = child
+        try:
+            create_time = psutil.Process(child.pid).create_time()
+        except psutil.Error:
+            create_time = 0.0  # already gone: poll will say so
+        return {
+            "session_id": spec.session_id,
+            "pid": child.pid,
+            "create_time": create_time,
+            "pgid": child.pid,
+            "port": port,
+            "session_dir": str(session_dir),
+            "workspace": str(host_spec.workspace),
+            "log_offset": log_offset,
+            "out_offset": out_offset,
+        }
+
+    async def _health(self, port: int) -> RuntimeStatus:
+        try:
+            # Plain http on loopback: verify=False skips loading CA certificates (~0.1 s).
+            async with httpx.AsyncClient(
+                timeout=self._health_timeout_s, trust_env=False, verify=False
+            ) as client:
+                response = await client.get(f"http://127.0.0.1:{port}/health")
+            body = response.json()
+            phase = _PHASES[body["status"]]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return RuntimeStatus(Phase.PROVISIONING)
+        agent = body.get("agent") or {}
+        exit_code = agent.get("exit_code") if isinstance(agent, dict) else None
+        return RuntimeStatus(
+            phase,
+            error=body.get("error"),
+            branch=body.get("branch"),
+            agent_exit_code=exit_code if isinstance(exit_code, int) else None,
+            extra={"agent_pid": agent.get("pid") if isinstance(agent, dict) else None},
+        )
+
+    def _gone_reason(self, state: dict[str, Any], pid: int) -> str:
+        session_dir = Path(str(state.get("session_dir", "")))
+        fatal = last_fatal_message(log_path_of(session_dir), int(state.get("log_offset", 0)))
+        if fatal:
+            return fatal
+        reason = f"host process {pid} exited"
+        code = self._exit_codes.get(pid)
+        if code is not None:
+            reason += f" with status {code}" if code >= 0 else f" on signal {-code}"
+        tail = _last_output_line(session_dir / "logs" / "host.out", int(state.get("out_offset", 0)))
+        return f"{reason}: {tail}" if tail else reason
+
+    def _is_alive(self, pid: int, create_time: float) -> bool:
+        """Our own child: ask waitpid (exact, and it reaps). Otherwise (a host started by an
+        earlier server process): the pid must exist with the same start time, not a zombie.
+        """
+        if pid in self._children:
+            self._reap(pid)
+            return pid in self._children
+        proc = process.find_process(pid, create_time)
+        return proc is not None and not process.is_gone(proc)
+
+    def _reap(self, pid: int) -> None:
+        child = self._children.get(pid)
+        if child is not None and child.poll() is not None:
+            self._exit_codes[pid] = child.returncode
+            del self._children[pid]
+
+    async def _wait_gone(self, procs: list[psutil.Process], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not process.alive(procs) or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(_POLL_S)
+
+
+def _verified_host(state: dict[str, Any]) -> psutil.Process | None:
+    try:
+        return process.find_process(int(state["pid"]), float(state["create_time"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _last_output_line(path: Path, offset: int) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(offset, os.path.getsize(path) - 4096, 0))
+            data = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in data.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _rmtree(target: Path) -> None:
+    def make_writable(func: Any, path: str, _exc: Any) -> None:
+        os.chmod(path, stat.S_IRWXU)
+        func(path)
+
+    if target.is_symlink():
+        target.unlink()
+    elif target.exists():
+        shutil.rmtree(target, onerror=make_writable)

@@ -1,0 +1,61 @@
+"""Stats (API §7.4) over the caller's visible scope.
+
+Usage records do not exist yet, so the usage-based fields (`tokens_today`, `local_tokens`,
+`cloud_tokens`, `cost_today`) are 0 / 0.0; they will be computed from the usage table
+(UTC calendar day, deleted sessions included) when usage reporting lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from volundr.domain.models import Principal, SessionStatus
+from volundr.ports import SessionStore
+
+ScopeKey = tuple[str, str | None]
+
+
+def scope_key(principal: Principal) -> ScopeKey:
+    """Principals with the same key see the same sessions: an admin sees the tenant."""
+    return (principal.tenant_id, None if principal.is_admin else principal.user_id)
+
+
+class StatsService:
+    """Computes stats; `cached` shares one computation per scope for `max_age_s` seconds.
+
+    Live streams ask for stats on a timer, one request per connection; with many
+    connections in one scope (the local admin, a tenant's admins) the cache turns those
+    into one query per scope per `max_age_s`.
+    """
+
+    def __init__(self, store: SessionStore, *, max_age_s: float = 1.0) -> None:
+        self._store = store
+        self._max_age_s = max_age_s
+        self._cache: dict[ScopeKey, tuple[float, dict[str, Any]]] = {}
+        self._locks: dict[ScopeKey, asyncio.Lock] = {}
+
+    async def compute(self, principal: Principal) -> dict[str, Any]:
+        """The `GET /stats` body for `principal`, read now."""
+        async with self._store.reader() as tx:
+            counts = await tx.count_sessions(principal)
+        return {
+            "active_sessions": counts.get(SessionStatus.RUNNING, 0),
+            "total_sessions": sum(counts.values()),
+            "tokens_today": 0,
+            "local_tokens": 0,
+            "cloud_tokens": 0,
+            "cost_today": 0.0,
+        }
+
+    async def cached(self, principal: Principal) -> dict[str, Any]:
+        """Like `compute`, but at most `max_age_s` old; concurrent misses share one read."""
+        loop = asyncio.get_running_loop()
+        key = scope_key(principal)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            hit = self._cache.get(key)
+            if hit is None or loop.time() - hit[0] > self._max_age_s:
+                hit = (loop.time(), await self.compute(principal))
+                self._cache[key] = hit
+        return dict(hit[1])

@@ -1,0 +1,132 @@
+"""A server killed with SIGKILL and started again leaves every session in a correct state."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.e2e.conftest import ServerProcess, session_processes, wait_status
+
+
+@pytest.fixture
+def hanging_http_port() -> Iterator[int]:
+    """A loopback TCP server that accepts connections and never answers: a clone hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def test_sigkill_then_restart_reattaches_and_reconciles(
+    server_factory: Callable[[dict[str, object]], ServerProcess],
+    git_repo: Path,
+    agent_script: Callable[[str], Path],
+    hanging_http_port: int,
+) -> None:
+    agent = agent_script("exec sleep 600\n")
+    server = server_factory(
+        {
+            "agents": {
+                "default": "script",
+                "templates": {"script": {"kind": "command", "command": [str(agent)]}},
+            },
+            "git": {"allowed_http_hosts": ["127.0.0.1"]},
+            "runtime": {"stop_grace_s": 1, "health_interval_s": 0.5},
+        }
+    )
+    with server.client() as api:
+        running = api.post(
+            "/sessions", json={"name": "survivor", "source": {"repo": str(git_repo)}}
+        ).json()["id"]
+        doomed = api.post(
+            "/sessions", json={"name": "doomed", "source": {"repo": str(git_repo)}}
+        ).json()["id"]
+        stuck = api.post(
+            "/sessions",
+            json={
+                "name": "slow-clone",
+                "source": {"repo": f"http://127.0.0.1:{hanging_http_port}/repo.git"},
+            },
+        ).json()["id"]
+        for sid in (running, doomed):
+            assert wait_status(api, sid, {"running", "failed"})["status"] == "running"
+        assert wait_status(api, stuck, {"provisioning"})["status"] == "provisioning"
+        pod_before = api.get(f"/sessions/{running}").json()["pod_name"]
+
+    server.kill()
+    assert session_processes(running), "a server crash must not kill sessions"
+    for proc in session_processes(doomed):  # this one dies while the server is down
+        proc.kill()
+    psutil.wait_procs(session_processes(doomed), timeout=5)
+    server.start()
+
+    with server.client() as api:
+        survivor = api.get(f"/sessions/{running}").json()
+        assert survivor["status"] == "running"
+        assert survivor["pod_name"] == pod_before
+        lost = api.get(f"/sessions/{doomed}").json()
+        assert lost["status"] == "failed"
+        assert str(lost["error"]).startswith("Runtime exited unexpectedly")
+        assert api.get(f"/sessions/{stuck}").json()["status"] == "provisioning"
+
+        # re-attached sessions are fully controllable: stop kills every process
+        for sid in (running, stuck):
+            stopped = api.post(f"/sessions/{sid}/stop")
+            assert stopped.status_code == 200, stopped.text
+            assert stopped.json()["status"] == "stopped"
+            assert session_processes(sid) == []
+
+
+def test_provisioning_timeout_fails_and_cleans_up(
+    server_factory: Callable[[dict[str, object]], ServerProcess],
+    agent_script: Callable[[str], Path],
+    hanging_http_port: int,
+) -> None:
+    agent = agent_script("exec sleep 600\n")
+    server = server_factory(
+        {
+            "agents": {
+                "default": "script",
+                "templates": {"script": {"kind": "command", "command": [str(agent)]}},
+            },
+            "git": {"allowed_http_hosts": ["127.0.0.1"]},
+            "runtime": {"stop_grace_s": 0.5, "provision_timeout_s": 1.5},
+        }
+    )
+    with server.client() as api:
+        sid = api.post(
+            "/sessions",
+            json={
+                "name": "never-ready",
+                "source": {"repo": f"http://127.0.0.1:{hanging_http_port}/repo.git"},
+            },
+        ).json()["id"]
+        body = wait_status(api, sid, {"failed"}, timeout=10)
+        assert body["error"] == "Provisioning timed out: not ready after 1.5 s"
+        assert session_processes(sid) == []
