@@ -6,7 +6,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test check lint typecheck bench env
+.PHONY: run test test-pg check lint typecheck bench env
 
 $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
@@ -19,6 +19,10 @@ run: env
 
 test: env
 	$(UV) run pytest -q
+
+# The store tests again, against a throwaway PostgreSQL server (needs Debian's postgresql).
+test-pg: env
+	scripts/with-postgres $(UV) run pytest -q tests/store
 
 check: lint typecheck
 

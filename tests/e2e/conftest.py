@@ -157,14 +157,15 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[[dict[str, object]], Ser
 
 
 def _kill_session_processes(home: Path) -> None:
-    """Safety net: no session process may outlive a test (assertions check it earlier)."""
+    """Safety net: no process of this server's sessions may outlive a test.
+
+    Hosts run in `<home>/sessions/<id>` and agents in its workspace, so the working
+    directory identifies them (assertions inside the tests check this earlier).
+    """
     marker = str(home)
-    for proc in psutil.process_iter(["cmdline", "environ"]):
+    for proc in psutil.process_iter(["cwd"]):
         try:
-            env = proc.info.get("environ") or {}
-            if marker in env.get("VOLUNDR_HOME", "") or marker in " ".join(
-                proc.info.get("cmdline") or []
-            ):
+            if (proc.info.get("cwd") or "").startswith(marker):
                 proc.kill()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
