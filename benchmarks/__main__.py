@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import create_to_running, http_api
+from benchmarks import create_to_running, http_api, sse
 
-SUITES = {"http": http_api.run, "start": create_to_running.run}
+SUITES = {"http": http_api.run, "start": create_to_running.run, "sse": sse.run}
 
 
 def main(names: list[str]) -> None:

@@ -118,14 +118,17 @@ async def subscribe(url: str, path: str, fanout: Fanout) -> list[Subscriber]:
     loop = asyncio.get_running_loop()
     subs: list[Subscriber] = []
     for start in range(0, fanout.subscribers, 100):
-        batch = [Subscriber(fanout, request) for _ in range(start, min(start + 100,
-                                                                       fanout.subscribers))]
-        await asyncio.gather(*(loop.create_connection(lambda s=s: s, host, port)
-                               for s in batch))
+        count = min(100, fanout.subscribers - start)
+        batch = [Subscriber(fanout, request) for _ in range(count)]
+        await asyncio.gather(*(loop.create_connection(_factory(s), host, port) for s in batch))
         subs.extend(batch)
     async with asyncio.timeout(60):
         await asyncio.gather(*(s.ready for s in subs))
     return subs
+
+
+def _factory(sub: Subscriber) -> Callable[[], Subscriber]:
+    return lambda: sub
 
 
 @dataclass(frozen=True)

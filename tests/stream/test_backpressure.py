@@ -60,3 +60,24 @@ async def test_a_stalled_reader_overflows_alone_and_gets_resync(
         await api.put(f"/sessions/{sids[0]}", json={"name": "after"})
         later = await read_available(stalled)
         assert b'"name":"after"' in later
+
+
+async def test_a_subscriber_that_accepts_no_write_for_two_heartbeats_is_dropped(
+    live_server: LiveServerFactory,
+) -> None:
+    live = await live_server(sse={"heartbeat_s": 0.25})
+    api = live.api
+    sids = [(await create(api, f"gone-{k}"))["id"] for k in range(10)]
+    for sid in sids:
+        await wait_for_status_of(api, sid, "running")
+    hub = live.app.state.hub
+    with stalled_subscriber(live.base_url):
+        await wait_until(lambda: hub.open_streams == 1, within_s=2)
+        for batch in range(0, RENAMES, 10):
+            await asyncio.gather(*(
+                api.put(f"/sessions/{sid}", json={"name": f"g-{batch + k}"})
+                for k, sid in enumerate(sids)
+            ))
+            if hub.open_streams == 0:
+                break
+        await wait_until(lambda: hub.open_streams == 0, within_s=3)

@@ -74,7 +74,7 @@ async def test_a_non_integer_id_gets_one_resync_unknown_id(server: LiveServer, b
     given = {"headers": {"Last-Event-ID": bad}} if header_safe else {
         "params": {"last_event_id": bad}
     }
-    async with open_stream(server.api, **given) as stream:  # type: ignore[arg-type]
+    async with open_stream(server.api, **given) as stream:
         frame = await _first_event_after_heartbeat(stream)
         with pytest.raises(TimeoutError):
             await stream.next_event(timeout=0.2)

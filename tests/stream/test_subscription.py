@@ -31,12 +31,15 @@ def test_overflow_drops_the_backlog_and_owes_one_resync_with_the_newest_dropped_
     assert sub.take().resync_id is None
 
 
-async def test_wait_returns_once_anything_is_pending() -> None:
+async def test_wait_returns_once_woken_with_something_pending() -> None:
     sub = _subscription()
     waiter = asyncio.create_task(sub.wait())
     await asyncio.sleep(0)
     assert not waiter.done()
     sub.mark_heartbeat()
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    sub.wake()
     await asyncio.wait_for(waiter, 1)
     assert sub.take().heartbeat
     sub.end(EndReason.SHUTDOWN)

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from volundr.api import sse
 from volundr.api.deps import Caller
@@ -74,9 +74,16 @@ class LiveStream(Response):
             self._hub.unsubscribe(sub)
 
     async def _write(self, send: Send, sub: Subscription) -> None:
+        send = _watched(send, sub)
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         await _body(send, sse.heartbeat_frame(self._retry_ms))
-        floor = await self._replay(send, sub)
+        try:
+            floor = await self._replay(send, sub)
+        except StoreUnavailable:
+            log.warning("live stream: replay impossible, store unavailable")
+            await _body(send, sse.reconnect_frame("store_unavailable"))
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         while True:
             await sub.wait()
             pending = sub.take()
@@ -130,6 +137,20 @@ class LiveStream(Response):
             return []
 
 
+def _watched(send: Send, sub: Subscription) -> Send:
+    """`send`, noting in `sub.blocked_since` when a write started that has not returned."""
+    loop = asyncio.get_running_loop()
+
+    async def watched(message: Message) -> None:
+        sub.blocked_since = loop.time()
+        try:
+            await send(message)
+        finally:
+            sub.blocked_since = None
+
+    return watched
+
+
 async def _body(send: Send, data: bytes) -> None:
     await send({"type": "http.response.body", "body": data, "more_body": True})
 
@@ -146,10 +167,9 @@ async def _listen(receive: Receive, sub: Subscription) -> None:
     "/stream",
     status_code=200,  # LiveStream's __init__ has no status_code default for OpenAPI to read
     response_class=LiveStream,
-    responses={200: {"description": "Server-sent events (API §5)",
-                     "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"description": "Server-sent events (API §5)"}},
 )
-async def stream(
+async def session_stream(
     request: Request,
     caller: Caller,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,

@@ -49,6 +49,15 @@ class HubConfig:
     prune_every_s: float = 60
 
     @property
+    def stall_limit_s(self) -> float:
+        """A subscriber whose write has been blocked this long is dropped as gone.
+
+        A peer that vanished without closing its connection (or never reads) would
+        otherwise hold its connection until TCP gives up, many minutes later.
+        """
+        return 2 * self.heartbeat_s
+
+    @property
     def tick_s(self) -> float:
         """Ticker period: fine enough for the shortest timer, never above 0.5 s."""
         shortest = min(self.heartbeat_s, self.stats_interval_s, self.max_connection_s)
@@ -213,12 +222,16 @@ class EventHub:
 
     def _fan_out(self, event: OutboxEvent, touched: dict[Subscription, None]) -> None:
         """Queue one event for every subscriber that may see it. Never awaits."""
-        frame = self._encode(event)
+        self.last_id = event.id
+        try:
+            frame = self._encode(event)
+        except (TypeError, ValueError):
+            log.exception("live stream: event %d (%s) cannot be encoded", event.id, event.name)
+            return
         for sub in self._subs:
             if sub.principal.can_see(event.owner_id, event.tenant_id):
                 sub.offer(event.id, frame)
                 touched[sub] = None
-        self.last_id = event.id
 
     async def _tick_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -226,15 +239,22 @@ class EventHub:
         while True:
             await asyncio.sleep(cfg.tick_s)
             now = loop.time()
+            due: dict[Subscription, None] = {}
             for sub in self._subs:
                 if now >= sub.deadline:
                     sub.end(EndReason.MAX_LIFETIME)
+                blocked = sub.blocked_since
+                if blocked is not None and now - blocked > cfg.stall_limit_s:
+                    _drop(sub, now - blocked)
                 if now >= sub.next_heartbeat:
                     sub.next_heartbeat = now + cfg.heartbeat_s
                     sub.mark_heartbeat()
+                    due[sub] = None
                 if now >= sub.next_stats:
                     sub.next_stats = now + cfg.stats_interval_s
                     sub.mark_stats()
+                    due[sub] = None
+            await _wake(due)
 
     async def _prune_loop(self) -> None:
         cfg = self.config
@@ -263,3 +283,13 @@ async def _wake(subs: dict[Subscription, None]) -> None:
         if count and count % WAKE_SLICE == 0:
             await asyncio.sleep(0)
         sub.wake()
+
+
+def _drop(sub: Subscription, blocked_s: float) -> None:
+    """End a subscriber that has not accepted a write for `blocked_s` seconds."""
+    if sub.ended is not EndReason.DISCONNECT:
+        log.info("live stream: dropping %s, not reading for %.0f s", sub.principal.user_id,
+                 blocked_s)
+    sub.end(EndReason.DISCONNECT)
+    if sub.task is not None:
+        sub.task.cancel()

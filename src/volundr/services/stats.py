@@ -15,6 +15,9 @@ from volundr.ports import SessionStore
 
 ScopeKey = tuple[str, str | None]
 
+_MAX_SCOPES = 4096
+"""Above this many cached scopes, stale ones are dropped."""
+
 
 def scope_key(principal: Principal) -> ScopeKey:
     """Principals with the same key see the same sessions: an admin sees the tenant."""
@@ -58,4 +61,13 @@ class StatsService:
             if hit is None or loop.time() - hit[0] > self._max_age_s:
                 hit = (loop.time(), await self.compute(principal))
                 self._cache[key] = hit
+        if len(self._cache) > _MAX_SCOPES:
+            self._forget_stale(loop.time())
         return dict(hit[1])
+
+    def _forget_stale(self, now: float) -> None:
+        for key, (at, _stats) in list(self._cache.items()):
+            lock = self._locks.get(key)
+            if now - at > self._max_age_s and (lock is None or not lock.locked()):
+                del self._cache[key]
+                self._locks.pop(key, None)

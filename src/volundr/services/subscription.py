@@ -60,7 +60,9 @@ class Subscription:
         self._end: EndReason | None = None
         self._waiter: asyncio.Future[None] | None = None
         self.task: asyncio.Task[None] | None = None
-        """The task writing this stream, cancelled when it cannot finish at shutdown."""
+        """The task writing this stream; cancelled when its client stopped reading."""
+        self.blocked_since: float | None = None
+        """Loop time at which the writer's pending write started (None: not writing)."""
 
     @property
     def ended(self) -> EndReason | None:
@@ -79,12 +81,12 @@ class Subscription:
             self._events.append((event_id, frame))
 
     def mark_heartbeat(self) -> None:
+        """Owe a heartbeat frame; like `offer`, the caller wakes the writer."""
         self._heartbeat = True
-        self.wake()
 
     def mark_stats(self) -> None:
+        """Owe a `stats_updated` frame; the caller wakes the writer."""
         self._stats = True
-        self.wake()
 
     def end(self, reason: EndReason) -> None:
         """Ask the writer to finish; the first reason given wins."""
