@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
+from volundr import serving
 from volundr.app import API_PREFIX, create_app
 from volundr.config import Settings
 from volundr.domain.clock import new_id
@@ -199,7 +200,7 @@ async def start_live_server(
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
     )
-    server = uvicorn.Server(config)
+    server = serving.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"uvicorn-{port}")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 15
