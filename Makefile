@@ -22,7 +22,7 @@ test: env
 
 # The store tests again, against a throwaway PostgreSQL server (needs Debian's postgresql).
 test-pg: env
-	scripts/with-postgres $(UV) run pytest -q tests/store
+	scripts/with-postgres $(UV) run pytest -q tests/store tests/stream/test_outbox.py
 
 check: lint typecheck
 

@@ -24,6 +24,7 @@ from volundr.store.mapping import row_to_session, session_to_row
 from volundr.store.tables import outbox, session_events, sessions
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+OUTBOX_LOCK = 0x766F6C756E6472  # "volundr": the advisory lock key of outbox appends
 
 
 class SqlTx:
@@ -106,6 +107,16 @@ class SqlTx:
         )
 
     async def append_broadcast(self, broadcast: Broadcast) -> int:
+        """Append to the outbox. Ids become visible in id order.
+
+        On PostgreSQL a transaction-scoped advisory lock serializes outbox writers until
+        commit, so a reader that saw id N never later finds a committed id below N
+        (SQLite already has a single writer).
+        """
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK}
+            )
         result = await self._conn.execute(
             insert(outbox)
             .values(
