@@ -6,24 +6,41 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from volundr.api import activity as activity_api
+from volundr.api import diff as diff_api
 from volundr.api import errors, health, me, sse, stream
+from volundr.api import events as events_api
+from volundr.api import logs as logs_api
 from volundr.api import sessions as sessions_api
 from volundr.api import stats as stats_api
+from volundr.api import usage as usage_api
+from volundr.api import workspaces as workspaces_api
 from volundr.api.limits import BodyLimitMiddleware
 from volundr.bus.inprocess import InProcessNotifier
 from volundr.bus.outbox import SqlOutbox
 from volundr.config import Settings
 from volundr.domain.policy import RepoPolicy
-from volundr.ports import Runtime
+from volundr.ports import Notifier, Runtime
+from volundr.services.activity import ActivityService, MessageService
+from volundr.services.credentials import RuntimeCredentials
+from volundr.services.diffs import DiffService
+from volundr.services.events import EventService
 from volundr.services.hub import EventHub, HubConfig
+from volundr.services.logs import LogService
+from volundr.services.models import ModelCatalogue
+from volundr.services.retention import Retention, RetentionPolicy
 from volundr.services.sessions import ServiceConfig, SessionService
 from volundr.services.stats import StatsService
 from volundr.services.supervisor import Supervisor, Timeouts
 from volundr.services.transitions import Transitioner
+from volundr.services.usage import UsageService
+from volundr.services.workspace_ledger import WorkspaceLedger
+from volundr.services.workspaces import WorkspaceService
 from volundr.store import migrate
 from volundr.store.sql import SqlStore
 
@@ -36,13 +53,14 @@ def build_runtime(settings: Settings) -> Runtime:
     if settings.runtime.kind == "fake":
         from volundr.runtime.fake import FakeRuntime
 
-        return FakeRuntime(mode=settings.runtime.fake_mode)
+        return FakeRuntime(mode=settings.runtime.fake_mode, sessions_dir=settings.sessions_dir)
     from volundr.runtime.local import LocalRuntime
 
     return LocalRuntime(
         sessions_dir=settings.sessions_dir,
         python=settings.runtime.python or sys.executable,
         max_line_bytes=settings.logs.max_line_bytes,
+        max_log_bytes=settings.logs.max_bytes_per_session,
         stop_grace_s=settings.runtime.stop_grace_s,
     )
 
@@ -56,10 +74,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         store = SqlStore(settings.sqlalchemy_url)
         await migrate.upgrade(store.engine)
         notifier = InProcessNotifier()
-        transitions = Transitioner(store, notifier)
+        chosen_runtime = runtime or build_runtime(settings)
+        ledger = WorkspaceLedger(
+            store=store, runtime=chosen_runtime, quota_bytes=settings.workspaces.user_quota_bytes
+        )
+        transitions = Transitioner(
+            store, notifier, on_transition=[ledger.on_transition], on_delete=[ledger.on_delete]
+        )
         supervisor = Supervisor(
             store=store,
-            runtime=runtime or build_runtime(settings),
+            runtime=chosen_runtime,
             transitions=transitions,
             timeouts=Timeouts(
                 provision_s=settings.runtime.provision_timeout_s,
@@ -78,6 +102,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             config=service_config(settings),
         )
         app.state.stats = StatsService(store)
+        install_reporting(app, settings, store, notifier, chosen_runtime)
+        install_workspaces(app, settings, store, chosen_runtime, ledger)
         app.state.hub = hub = EventHub(
             outbox=SqlOutbox(store), notifier=notifier, encode=sse.event_frame,
             config=hub_config(settings),
@@ -85,10 +111,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         await hub.start()
         await supervisor.recover()
         supervisor.start_health_checks()
+        if settings.workspaces.retention_enabled:
+            app.state.retention.start()
         log.info("Volundr ready (data in %s)", settings.home)
         try:
             yield
         finally:
+            await app.state.retention.close()
+            await ledger.close()
             await hub.close()
             await supervisor.close()
             await store.close()
@@ -115,8 +145,54 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(stream.router, prefix=API_PREFIX)  # before /sessions/{session_id}
     app.include_router(sessions_api.router, prefix=API_PREFIX)
     app.include_router(stats_api.router, prefix=API_PREFIX)
+    app.include_router(logs_api.router, prefix=API_PREFIX)
+    app.include_router(diff_api.router, prefix=API_PREFIX)
+    app.include_router(workspaces_api.router, prefix=API_PREFIX)
+    app.include_router(events_api.router, prefix=API_PREFIX)
+    app.include_router(usage_api.router, prefix=API_PREFIX)
+    app.include_router(activity_api.router, prefix=API_PREFIX)
     app.include_router(me.router, prefix=API_PREFIX)
     return app
+
+
+def install_workspaces(
+    app: FastAPI, settings: Settings, store: SqlStore, runtime: Runtime, ledger: WorkspaceLedger
+) -> None:
+    """Logs, diffs, workspaces and their retention (API §4.12, §4.13, §9)."""
+    app.state.sse_heartbeat_s = settings.sse.heartbeat_s
+    app.state.logs = LogService(store=store, runtime=runtime)
+    app.state.diffs = DiffService(store=store, runtime=runtime, max_bytes=settings.diff.max_bytes)
+    app.state.workspaces = workspaces = WorkspaceService(
+        store=store, runtime=runtime, ledger=ledger
+    )
+    days = settings.workspaces
+    app.state.retention = Retention(
+        store=store, sessions=app.state.sessions, workspaces=workspaces, ledger=ledger,
+        policy=RetentionPolicy(
+            archive_stopped_after=_days(days.archive_stopped_after_days),
+            delete_archived_after=_days(days.delete_archived_after_days),
+            interval_s=days.retention_interval_s,
+        ),
+    )  # fmt: skip
+
+
+def _days(value: float | None) -> timedelta | None:
+    return timedelta(days=value) if value is not None else None
+
+
+def install_reporting(
+    app: FastAPI, settings: Settings, store: SqlStore, notifier: Notifier, runtime: Runtime
+) -> None:
+    """Events, usage, models, activity and messages (API §4.11, §4.14, §6, §7)."""
+    catalogue = ModelCatalogue(
+        [m.info() for m in settings.models] if settings.models is not None else None
+    )
+    app.state.models = catalogue
+    app.state.credentials = RuntimeCredentials(store)
+    app.state.events = EventService(store)
+    app.state.usage = UsageService(store, notifier, catalogue)
+    app.state.activity = ActivityService(store, notifier)
+    app.state.messages = MessageService(store, runtime, settings.agents.all_templates())
 
 
 def service_config(settings: Settings) -> ServiceConfig:

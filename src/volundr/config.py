@@ -7,6 +7,7 @@ Precedence (highest first): constructor arguments, `VOLUNDR_*` environment varia
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from pydantic_settings import (
 )
 
 from volundr.domain.models import AgentTemplate
+from volundr.domain.pricing import ModelInfo
 
 
 def default_home() -> Path:
@@ -74,6 +76,39 @@ class AgentsSettings(BaseModel):
         }
 
 
+class ModelSettings(BaseModel):
+    """One entry of the model catalogue (API §7.3); prices in USD per million tokens."""
+
+    id: str = Field(min_length=1, max_length=100, description="Model id, matched exactly.")
+    name: str = Field(description="Display name.")
+    description: str = Field("", description="One line shown beside the name.")
+    provider: Literal["cloud", "local"] = Field(description="Where the model runs.")
+    tier: Literal["frontier", "balanced", "execution", "reasoning"] = Field(
+        description="Capability tier."
+    )
+    color: str = Field(pattern=r"^#[0-9A-Fa-f]{6}$", description="Display colour `#RRGGBB`.")
+    cost_per_million_tokens: Decimal | None = Field(
+        None, ge=0, description="Blended price; used when no split price applies."
+    )
+    input_cost_per_million: Decimal | None = Field(None, ge=0, description="Input price.")
+    output_cost_per_million: Decimal | None = Field(None, ge=0, description="Output price.")
+    vram_required: str | None = Field(None, description="e.g. `8GB` for local models.")
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            id=self.id,
+            name=self.name,
+            provider=self.provider,
+            tier=self.tier,
+            color=self.color,
+            description=self.description,
+            cost_per_million_tokens=self.cost_per_million_tokens,
+            input_cost_per_million=self.input_cost_per_million,
+            output_cost_per_million=self.output_cost_per_million,
+            vram_required=self.vram_required,
+        )
+
+
 class GitSettings(BaseModel):
     allow_local_repos: bool | None = Field(
         None, description="Allow absolute paths and file:// (default: true in auth mode none)."
@@ -108,6 +143,37 @@ class HttpSettings(BaseModel):
 class LogSettings(BaseModel):
     max_bytes_per_session: int = Field(52_428_800, gt=0, description="Session log cap.")
     max_line_bytes: int = Field(16_384, gt=0, description="Longer lines are cut.")
+
+
+class DiffSettings(BaseModel):
+    max_bytes: int = Field(
+        2_097_152, gt=0, description="Diff text cap; longer text is cut at a line boundary."
+    )
+
+
+class WorkspaceSettings(BaseModel):
+    """Retention of workspaces; everything is off by default."""
+
+    archive_stopped_after_days: float | None = Field(
+        None, gt=0, description="Archive sessions (and workspaces) stopped for longer."
+    )
+    delete_archived_after_days: float | None = Field(
+        None, gt=0, description="Delete the files of workspaces archived for longer."
+    )
+    user_quota_bytes: int | None = Field(
+        None, ge=0, description="Refuse new sessions of a user whose workspaces use this much."
+    )
+    retention_interval_s: float = Field(
+        3600, gt=0, description="Period of the retention task (when any of the above is set)."
+    )
+
+    @property
+    def retention_enabled(self) -> bool:
+        return (
+            self.archive_stopped_after_days is not None
+            or self.delete_archived_after_days is not None
+            or self.user_quota_bytes is not None
+        )
 
 
 class SseSettings(BaseModel):
@@ -153,7 +219,12 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    diff: DiffSettings = Field(default_factory=DiffSettings)
+    workspaces: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
     sse: SseSettings = Field(default_factory=SseSettings)
+    models: list[ModelSettings] | None = Field(
+        None, description="Model catalogue; replaces the built-in list when given."
+    )
 
     @model_validator(mode="after")
     def _check_default_agent(self) -> Settings:

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from volundr.domain.diffs import DiffBase, DiffSummary, FileDiff, FullDiff
+from volundr.domain.logs import LogPage, LogQuery
 from volundr.domain.models import (
     AgentTemplate,
     Broadcast,
@@ -19,6 +21,8 @@ from volundr.domain.models import (
     SessionEvent,
     SessionStatus,
 )
+from volundr.domain.usage import UsageRecord
+from volundr.domain.workspaces import Workspace, WorkspaceStatus
 
 # ---------------------------------------------------------------- store
 
@@ -33,7 +37,90 @@ class SessionQuery:
     after: tuple[datetime, str] | None = None
 
 
-class StoreTx(Protocol):
+@dataclass(frozen=True)
+class EventQuery:
+    """A page of one session's events: optional type set and strict time bounds."""
+
+    session_id: str
+    types: frozenset[str] = frozenset()
+    after: datetime | None = None
+    before: datetime | None = None
+    limit: int = 200
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    """Sums of the server's `token_usage` events whose timestamp falls in one bucket."""
+
+    bucket: int
+    """Unix seconds of the bucket start (epoch-aligned)."""
+    tokens_in: int
+    tokens_out: int
+    cost_micros: int
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """Sums of usage records (API §7.4); `cost_micros` skips unpriced records."""
+
+    tokens: int = 0
+    local_tokens: int = 0
+    cloud_tokens: int = 0
+    cost_micros: int = 0
+
+
+@dataclass(frozen=True)
+class WorkspaceQuery:
+    """Workspace records, newest first (`created_at` desc, `id` desc).
+
+    `tenant_id` None = every tenant (background work only); `user_id` None = every user of
+    the tenant; `statuses` empty = every status. `archived_before` keeps archived records
+    archived before that time; `measured_before` keeps records whose size was measured
+    before that time or never.
+    """
+
+    tenant_id: str | None
+    user_id: str | None = None
+    statuses: frozenset[WorkspaceStatus] = frozenset()
+    archived_before: datetime | None = None
+    measured_before: datetime | None = None
+
+
+class WorkspaceTx(Protocol):
+    """Workspace records (API §9), written in the same transaction as the session
+    transitions that cause them."""
+
+    async def live_workspace(self, session_id: str) -> Workspace | None:
+        """The session's `active` or `archived` workspace (at most one exists), if any."""
+
+    async def latest_workspace(self, session_id: str) -> Workspace | None:
+        """The session's newest workspace record, `deleted` tombstones included."""
+
+    async def insert_workspace(self, workspace: Workspace) -> None:
+        """Insert a new record (the caller made sure no live one exists)."""
+
+    async def update_workspace(
+        self, workspace: Workspace, expected_status: WorkspaceStatus
+    ) -> bool:
+        """Write every mutable field if the stored status is `expected_status`.
+
+        Compare-and-set on the status: False (nothing written) when it changed meanwhile.
+        """
+
+    async def set_workspace_size(
+        self, workspace_id: str, size_bytes: int | None, measured_at: datetime
+    ) -> None:
+        """Record a measurement, unless the workspace was deleted meanwhile."""
+
+    async def list_workspaces(self, query: WorkspaceQuery) -> list[Workspace]:
+        """Records matching `query`, newest first."""
+
+    async def workspace_usage(self, tenant_id: str, user_id: str) -> int:
+        """Measured bytes of the user's live workspaces (unmeasured ones count 0)."""
+
+
+class StoreTx(WorkspaceTx, Protocol):
     """One atomic unit of work. Everything written inside commits together or not at all."""
 
     async def get_session(self, session_id: str) -> Session | None:
@@ -67,6 +154,36 @@ class StoreTx(Protocol):
 
     async def count_sessions(self, principal: Principal) -> dict[SessionStatus, int]:
         """How many sessions `principal` can see, per status (absent status = 0)."""
+
+    async def insert_events(self, events: list[SessionEvent]) -> list[SessionEvent]:
+        """Append events (ids set by the caller); returns them with `server_seq`, in order.
+
+        Keeps the per-session type counts in step. An `(session_id, event_id)` pair that
+        already exists raises DuplicateKey (the caller looks originals up first).
+        """
+
+    async def find_events(self, session_id: str, event_ids: list[str]) -> dict[str, SessionEvent]:
+        """Stored events of `session_id` by client `event_id` (absent ids are left out)."""
+
+    async def list_events(self, query: EventQuery) -> list[SessionEvent]:
+        """Events ordered by `timestamp`, then `server_seq`."""
+
+    async def count_events(self, session_id: str) -> dict[str, int]:
+        """Event count per type for the types that occur; O(number of types)."""
+
+    async def token_buckets(self, session_id: str, bucket_seconds: int) -> list[TokenBucket]:
+        """Server `token_usage` events (those with a `usage_id`) summed per bucket, ascending."""
+
+    async def insert_usage(self, record: UsageRecord) -> None:
+        """Store a usage record; a repeated `(session_id, idempotency_key)` raises
+        DuplicateKey."""
+
+    async def usage_by_key(self, session_id: str, key: str) -> UsageRecord | None:
+        """The record stored under an idempotency key, if any."""
+
+    async def usage_totals(self, principal: Principal, since: datetime) -> UsageTotals:
+        """Sums of the records recorded at or after `since` that `principal` may see
+        (deleted sessions included: records carry their owner and tenant)."""
 
 
 class SessionStore(Protocol):
@@ -173,6 +290,56 @@ class Runtime(Protocol):
 
     async def remove_workspace(self, session_id: str) -> None:
         """Delete the session's workspace and logs from storage. Idempotent."""
+
+    # Workspace reads (API §4.12, §4.13). They work while the session runs and after it
+    # stopped, as long as its workspace exists; none of them modifies the workspace.
+
+    async def read_logs(self, session_id: str, query: LogQuery) -> LogPage:
+        """The lines of the session's log that `query` asks for.
+
+        An empty page when nothing was captured (or the log was removed). Costs about the
+        size of the answer, never a read of the whole log.
+        """
+
+    async def workspace_ready(self, session_id: str) -> bool:
+        """Whether the workspace was prepared (cloned, checked out) at least once; False
+        while a first clone runs."""
+
+    async def diff_files(self, session_id: str, base: DiffBase) -> DiffSummary:
+        """Every file of the working tree (staged, unstaged, untracked; ignored files
+        excluded) that differs from `base`, sorted by path.
+
+        Raises CheckoutMissing when the workspace holds no checkout, NoDefaultBranch,
+        UnknownBranch.
+        """
+
+    async def diff(self, session_id: str, base: DiffBase, *, max_bytes: int) -> FullDiff:
+        """The file list and the unified diff of all changes against `base` (the same base
+        for both), the text cut at a line boundary within `max_bytes`. Raises as
+        `diff_files`."""
+
+    async def file_diff(
+        self, session_id: str, base: DiffBase, path: str, *, max_bytes: int
+    ) -> FileDiff:
+        """One file's unified diff against `base` (a renamed file's diff shows the rename,
+        so it agrees with `diff_files`). Raises InvalidPath when `path` leaves the workspace
+        (`..`, absolute, or through a symlink), else as `diff_files`."""
+
+    async def workspace_size(self, session_id: str) -> int | None:
+        """Disk use of the session's workspace and logs in bytes; None when unknown."""
+
+    def workspace_path(self, session_id: str) -> str | None:
+        """The workspace directory when it is on this machine, None otherwise."""
+
+    async def send_message(self, state: dict[str, Any], content: str) -> int:
+        """Hand `content` to the session's agent as its next user turn; returns the turn
+        number (1-based count of turns sent, this one included).
+
+        `state` is the stored runtime state plus `session_id` and `control_key` (the
+        hash of the run's token, which the host checks). Raises AgentBusy while a turn
+        runs, InvalidRequest when the agent takes no messages, RuntimeFailure when the
+        host cannot be reached.
+        """
 
 
 # ---------------------------------------------------------------- bus

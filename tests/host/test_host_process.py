@@ -74,9 +74,11 @@ class Callbacks:
     received: list[dict[str, Any]] = field(default_factory=list)
 
     async def wait(self, count: int) -> list[dict[str, Any]]:
+        """The runtime reports (`…/runtime/report`) once there are `count` of them."""
         for _ in range(250):
-            if len(self.received) >= count:
-                return self.received
+            reports = [c for c in self.received if c["path"].endswith("/runtime/report")]
+            if len(reports) >= count:
+                return reports
             await asyncio.sleep(0.02)
         raise AssertionError(f"expected {count} callbacks, got {self.received}")
 

@@ -22,10 +22,7 @@ class StatsOut(BaseModel):
 
 @router.get("/stats", response_model=StatsOut)
 async def stats(request: Request, caller: Caller) -> dict[str, object]:
-    """Sessions running and in total (archived included) in the caller's scope.
-
-    The usage-based fields (`tokens_today`, `local_tokens`, `cloud_tokens`, `cost_today`)
-    are 0 / 0.0 until usage records exist; they come with usage reporting (API §7.1).
-    """
+    """Sessions running and in total (archived included) in the caller's scope, and the
+    tokens and cost of today's usage reports (UTC day)."""
     service: StatsService = request.app.state.stats
     return await service.compute(caller)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 
@@ -14,6 +15,13 @@ def utcnow() -> datetime:
 def new_id() -> str:
     """A new lower-case hyphenated UUID4 string."""
     return str(uuid.uuid4())
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` new UUID4 strings from one read of the system's random source (`uuid4`
+    reads it once per id, which dominates when ids are made by the hundred)."""
+    raw = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=raw[i * 16 : i * 16 + 16], version=4)) for i in range(count)]
 
 
 def as_utc(value: datetime) -> datetime:

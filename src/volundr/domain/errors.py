@@ -39,6 +39,21 @@ class InvalidTransition(Conflict):
         self.status = status
 
 
+class AgentBusy(Conflict):
+    """The session's agent is still working on a turn (409)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"Agent of session {session_id} is busy")
+        self.session_id = session_id
+
+
+class DuplicateKey(Conflict):
+    """A concurrent writer stored the same client key first; a retry finds its record."""
+
+    def __init__(self) -> None:
+        super().__init__("A concurrent request used the same key")
+
+
 class InvalidRequest(VolundrError):
     """A semantic check after the schema failed (422 with a string detail)."""
 

@@ -167,6 +167,15 @@ class SessionEvent:
     data: dict[str, Any] = field(default_factory=dict)
     event_id: str | None = None
     sequence: int = 0
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    duration_ms: int | None = None
+    cost_micros: int | None = None
+    model: str | None = None
+    usage_id: str | None = None
+    """Set on the server's own `token_usage` events: the usage record they stand for."""
+    server_seq: int | None = None
+    """Assigned by the store at insertion."""
 
 
 @dataclass(frozen=True)

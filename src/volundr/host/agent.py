@@ -20,25 +20,26 @@ from volundr.host.procs import ChildReaper
 from volundr.host.spec import SESSION_MARKER_ENV
 
 _CHUNK = 64 * 1024
+PARSE_MAX_BYTES = 8 * 1024 * 1024
+"""Longest stdout line handed whole to `on_stdout` (stream-json lines carry file contents)."""
 
 
 class AgentError(Exception):
     """The agent cannot be started; the message is meant for the user."""
 
 
-def build_argv(template: AgentTemplate, prompt: str, model: str) -> list[str]:
-    """The agent's argv. Raises AgentError when the template has no command."""
-    if not template.command:
-        raise AgentError(f"agent '{template.name}' has no command")
-    base = list(template.command)
-    if template.kind == "claude-code":
-        argv = [*base, "-p", prompt, "--output-format", "stream-json", "--verbose"]
-        return argv + (["--model", model] if model else [])
-    if template.kind == "codex":
-        return [*base, "exec", "--json", *(["--model", model] if model else []), prompt]
-    if template.kind == "command":
-        return [arg.replace("{prompt}", prompt).replace("{model}", model) for arg in base]
-    raise AgentError(f"agent '{template.name}' has an unknown kind '{template.kind}'")
+def build_argv(
+    template: AgentTemplate, prompt: str, model: str, resume: str | None = None
+) -> list[str]:
+    """The agent's argv (per its adapter). Raises AgentError when the template has no
+    command or an unknown kind."""
+    from volundr.host.agents import AdapterError, adapter_for
+
+    try:
+        adapter = adapter_for(template, Path.cwd())
+    except AdapterError as exc:
+        raise AgentError(str(exc)) from None
+    return adapter.argv(prompt, model, resume)
 
 
 def runs_per_message(template: AgentTemplate) -> bool:
@@ -77,10 +78,17 @@ class Agent:
     grandchild keeps the pipes open.
     """
 
-    def __init__(self, writer: LogWriter, reaper: ChildReaper, max_line_bytes: int) -> None:
+    def __init__(
+        self,
+        writer: LogWriter,
+        reaper: ChildReaper,
+        max_line_bytes: int,
+        on_stdout: Callable[[bytes], None] | None = None,
+    ) -> None:
         self._writer = writer
         self._reaper = reaper
         self._max_line_bytes = max_line_bytes
+        self._on_stdout = on_stdout
         self._proc: asyncio.subprocess.Process | None = None
         self._pumps: list[asyncio.Task[None]] = []
 
@@ -110,7 +118,7 @@ class Agent:
             raise AgentError(f"agent '{argv[0]}' could not be started: {exc.strerror}") from None
         assert self._proc.stdout is not None and self._proc.stderr is not None
         self._pumps = [
-            asyncio.create_task(self._pump(self._proc.stdout, "INFO")),
+            asyncio.create_task(self._pump(self._proc.stdout, "INFO", self._on_stdout)),
             asyncio.create_task(self._pump(self._proc.stderr, "WARNING")),
         ]
         return self._proc.pid
@@ -139,19 +147,43 @@ class Agent:
             task.cancel()
         await asyncio.gather(*self._pumps, return_exceptions=True)
 
-    async def _pump(self, stream: asyncio.StreamReader, level: str) -> None:
-        await _pump_lines(stream, self._max_line_bytes, lambda line: self._emit(level, line))
+    async def _pump(
+        self,
+        stream: asyncio.StreamReader,
+        level: str,
+        raw: Callable[[bytes], None] | None = None,
+    ) -> None:
+        await _pump_lines(
+            stream, self._max_line_bytes, lambda line: self._emit(level, line),
+            raw=raw, raw_max_bytes=PARSE_MAX_BYTES,
+        )  # fmt: skip
 
     def _emit(self, level: str, line: str) -> None:
         self._writer.write(level, "agent", line)
 
 
 async def _pump_lines(
-    stream: asyncio.StreamReader, max_bytes: int, emit: Callable[[str], None]
+    stream: asyncio.StreamReader,
+    max_bytes: int,
+    emit: Callable[[str], None],
+    *,
+    raw: Callable[[bytes], None] | None = None,
+    raw_max_bytes: int = 0,
 ) -> None:
-    """Feed `emit` one decoded line at a time; a line over `max_bytes` is cut, its rest dropped."""
+    """Feed `emit` one decoded line at a time; a line over `max_bytes` is cut, its rest dropped.
+
+    With `raw`, every whole line of at most `raw_max_bytes` is also given to `raw` as bytes
+    (after `emit`); longer lines are only logged, cut.
+    """
+    limit = max(max_bytes, raw_max_bytes) if raw else max_bytes
     buf = bytearray()
     dropping = False
+
+    def deliver(line: bytes, whole: bool = True) -> None:
+        emit(cut_line(line, max_bytes))
+        if raw is not None and whole:
+            raw(line)
+
     while chunk := await stream.read(_CHUNK):
         buf += chunk
         while (newline := buf.find(b"\n")) >= 0:
@@ -160,11 +192,11 @@ async def _pump_lines(
             if dropping:
                 dropping = False
             else:
-                emit(cut_line(line, max_bytes))
-        if len(buf) > max_bytes:
+                deliver(line)
+        if len(buf) > limit:
             if not dropping:
-                emit(cut_line(bytes(buf), max_bytes))
+                deliver(bytes(buf), whole=False)
             dropping = True
             buf.clear()
     if buf and not dropping:
-        emit(cut_line(bytes(buf).rstrip(b"\r"), max_bytes))
+        deliver(bytes(buf).rstrip(b"\r"))

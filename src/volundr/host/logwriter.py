@@ -13,7 +13,7 @@ import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 TRUNCATION_MARK = " …[truncated]"
 _TAIL_BYTES = 256 * 1024
@@ -27,19 +27,32 @@ def cut_line(data: bytes, max_bytes: int) -> str:
     return data[:max_bytes].decode("utf-8", errors="ignore") + TRUNCATION_MARK
 
 
+def rotated_path(path: Path) -> Path:
+    """Where the older half of a rotated log lives (`session.jsonl.1`)."""
+    return path.with_name(path.name + ".1")
+
+
 class LogWriter:
-    """Appends lines to `path`; `seq` continues from the last line already in the file.
+    """Appends lines to `path`; `seq` continues from the last line already in the log.
 
     Safe to call from several threads. A line is on disk (flushed) when `write` returns.
+    With `max_bytes`, the log is capped: when `path` would grow past half of it, it is
+    renamed to `rotated_path(path)` (dropping the previous one) and a new file is started,
+    so both files together stay within `max_bytes` and the oldest lines go first.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._max_file_bytes = max(max_bytes // 2, 1) if max_bytes else None
         self._lock = threading.Lock()
         self._seq, needs_newline = _last_seq(path)
-        self._file: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        if self._seq == 0:  # a crash between a rotation and the next line
+            self._seq = _last_seq(rotated_path(path))[0]
+        self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - kept open
         if needs_newline:
-            self._file.write("\n")
+            self._file.write(b"\n")
+        self._size = self._file.tell()
 
     @property
     def seq(self) -> int:
@@ -65,9 +78,21 @@ class LogWriter:
                 "message": message,
                 **extra,
             }
-            self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+            data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+            self._rotate_for(len(data))
+            self._file.write(data)
             self._file.flush()
+            self._size += len(data)
             return self._seq
+
+    def _rotate_for(self, incoming: int) -> None:
+        limit = self._max_file_bytes
+        if limit is None or self._size == 0 or self._size + incoming <= limit:
+            return
+        self._file.close()
+        os.replace(self._path, rotated_path(self._path))
+        self._file = open(self._path, "ab")  # noqa: SIM115 - kept open
+        self._size = 0
 
     def close(self) -> None:
         with self._lock:
@@ -130,6 +155,8 @@ def _tail_lines(path: Path, offset: int = 0) -> list[bytes]:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
+            if offset > size:  # rotated since `offset` was taken: all of it is newer
+                offset = 0
             start = max(offset, size - _TAIL_BYTES, 0)
             fh.seek(start)
             data = fh.read()

@@ -42,11 +42,15 @@ class Report:
 
 
 class ReportError(Exception):
-    """One attempt failed; `retry` says whether another attempt could succeed."""
+    """One attempt failed; `retry` says whether another attempt could succeed.
 
-    def __init__(self, message: str, *, retry: bool) -> None:
+    `status` is the HTTP status when the server answered, else None.
+    """
+
+    def __init__(self, message: str, *, retry: bool, status: int | None = None) -> None:
         super().__init__(message)
         self.retry = retry
+        self.status = status
 
 
 class Reporter:
@@ -96,8 +100,15 @@ class Reporter:
                     return
 
 
-async def post_json(url: str, body: dict[str, Any], token: str, timeout_s: float) -> int:
-    """POST `body` as JSON; returns the 2xx status, raises ReportError otherwise."""
+async def post_json(
+    url: str,
+    body: dict[str, Any],
+    token: str,
+    timeout_s: float,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """POST `body` as JSON (with extra `headers`); returns the 2xx status, raises
+    ReportError otherwise."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ReportError(f"unsupported callback URL scheme {parts.scheme!r}", retry=False)
@@ -112,7 +123,8 @@ async def post_json(url: str, body: dict[str, Any], token: str, timeout_s: float
     head = (
         f"POST {target} HTTP/1.1\r\nHost: {parts.netloc.rsplit('@', 1)[-1]}\r\n"
         f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+        + f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
     )
     try:
         async with asyncio.timeout(timeout_s):
@@ -130,7 +142,9 @@ async def post_json(url: str, body: dict[str, Any], token: str, timeout_s: float
     status = _status(status_line)
     if 200 <= status < 300:
         return status
-    raise ReportError(f"HTTP {status}", retry=status >= 500 or status in (408, 429))
+    raise ReportError(
+        f"HTTP {status}", retry=status >= 500 or status in (408, 429), status=status
+    )
 
 
 def _status(line: bytes) -> int:

@@ -15,7 +15,6 @@ from typing import Any
 from volundr.domain.models import AgentTemplate
 from volundr.ports import LaunchSpec
 
-SPEC_ENV = "VOLUNDR_HOST_SPEC"
 FD_ENV = "VOLUNDR_HOST_FD"
 SESSION_MARKER_ENV = "VOLUNDR_SESSION_ID"
 """Set in the environment of the host and of everything it starts; lets a runtime find strays."""
@@ -36,6 +35,8 @@ class HostSpec:
     max_line_bytes: int
     stop_grace_s: float
     early_exit_s: float = DEFAULT_EARLY_EXIT_S
+    max_log_bytes: int | None = None
+    """Cap of the session log (current file + rotated one); None = unbounded."""
 
     @property
     def workspace(self) -> Path:
@@ -52,7 +53,7 @@ def log_path_of(session_dir: Path) -> Path:
 
 
 def encode_spec(spec: HostSpec) -> str:
-    """The JSON text a runtime puts in `VOLUNDR_HOST_SPEC`."""
+    """The JSON text a runtime writes to the host's stdin."""
     body: dict[str, Any] = asdict(spec.launch)
     body["agent"]["command"] = list(spec.launch.agent.command)
     body["allowed_http_hosts"] = list(spec.launch.allowed_http_hosts)
@@ -60,11 +61,12 @@ def encode_spec(spec: HostSpec) -> str:
     body["max_line_bytes"] = spec.max_line_bytes
     body["stop_grace_s"] = spec.stop_grace_s
     body["early_exit_s"] = spec.early_exit_s
+    body["max_log_bytes"] = spec.max_log_bytes
     return json.dumps(body)
 
 
 def parse_spec(text: str) -> HostSpec:
-    """Parse `VOLUNDR_HOST_SPEC`; raises SpecError on any missing or mistyped field."""
+    """Parse the spec read from stdin; raises SpecError on any missing or mistyped field."""
     try:
         raw = json.loads(text)
     except ValueError as exc:
@@ -100,13 +102,18 @@ def parse_spec(text: str) -> HostSpec:
         max_line_bytes = int(raw.get("max_line_bytes", 16_384))
         stop_grace_s = float(raw.get("stop_grace_s", 10.0))
         early_exit_s = float(raw.get("early_exit_s", DEFAULT_EARLY_EXIT_S))
+        raw_log_cap = raw.get("max_log_bytes")
+        max_log_bytes = int(raw_log_cap) if raw_log_cap is not None else None
     except (TypeError, ValueError) as exc:
         raise SpecError(f"invalid launch spec: {exc}") from None
     if not session_dir.is_absolute():
         raise SpecError("invalid launch spec: session_dir must be absolute")
     if max_line_bytes < 64:
         raise SpecError("invalid launch spec: max_line_bytes must be at least 64")
-    return HostSpec(launch, session_dir, max_line_bytes, max(stop_grace_s, 0.0), early_exit_s)
+    return HostSpec(
+        launch, session_dir, max_line_bytes, max(stop_grace_s, 0.0), early_exit_s,
+        max_log_bytes if max_log_bytes and max_log_bytes > 0 else None,
+    )
 
 
 def _field(raw: dict[str, Any], name: str, kind: type[Any]) -> Any:

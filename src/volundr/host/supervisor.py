@@ -24,11 +24,16 @@ from typing import Any
 
 from volundr.host import agent as agents
 from volundr.host.git import Git, git_env
+from volundr.host.gitwatch import HeadWatcher
 from volundr.host.logwriter import LogWriter
 from volundr.host.procs import ChildReaper, kill_descendants
 from volundr.host.reporter import Report, Reporter
+from volundr.host.reports import ReportSender
 from volundr.host.server import HttpServer
 from volundr.host.spec import HostSpec
+from volundr.host.spool import Spool
+from volundr.host.startpoint import record_start
+from volundr.host.turns import Turns
 from volundr.host.workspace import WorkspaceError, prepare
 
 log = logging.getLogger("volundr.host")
@@ -36,6 +41,10 @@ provision_log = logging.getLogger("volundr.provision")
 
 FATAL_EXIT_DELAY_S = 0.5
 """How long a failed host stays up so a poll of /health can see `failed`."""
+EXIT_FLUSH_S = 5.0
+STOP_FLUSH_S = 1.0
+"""How long a stopping host tries to deliver the reports left in its spool (the rest wait
+on disk for the session's next run)."""
 
 
 class FatalError(Exception):
@@ -69,10 +78,19 @@ class Supervisor:
         self._sock = sock
         self._reaper = ChildReaper()
         self._health = HealthState()
-        self._server = HttpServer({"/health": self._health_route})
         launch = spec.launch
         self._reporter = Reporter(launch.callback_url, launch.session_id, launch.token)
-        self._agent = agents.Agent(writer, self._reaper, spec.max_line_bytes)
+        spool = Spool(spec.session_dir / "spool") if launch.callback_url else None
+        self._reports = ReportSender(spool, launch.callback_url, launch.session_id, launch.token)
+        self._turns = Turns(
+            template=launch.agent, session_dir=spec.session_dir, workspace=spec.workspace,
+            writer=writer, reaper=self._reaper, max_line_bytes=spec.max_line_bytes,
+            reports=self._reports, token=launch.token, on_exit=self._agent_exited,
+        )  # fmt: skip
+        self._server = HttpServer(
+            {"/health": self._health_route}, {"/messages": self._turns.message_route}
+        )
+        self._session_started = False
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -85,6 +103,7 @@ class Supervisor:
         await self._server.start(self._sock)
         self._spawn(self._reaper.run_periodically())
         self._spawn(self._reporter.run())
+        self._spawn(self._reports.run())
         provision = asyncio.create_task(self._provision())
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({provision, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -118,41 +137,57 @@ class Supervisor:
         except WorkspaceError as exc:
             raise FatalError(str(exc)) from None
         self._health.branch = checkout.branch
-        model = launch.model or launch.agent.model
         try:
-            argv = agents.build_argv(launch.agent, launch.prompt, model)
+            record_start(spec.session_dir, checkout.branch, checkout.sha)
+        except OSError as exc:
+            log.warning("could not record the start commit: %s", exc)
+        model = launch.model or launch.agent.model
+        head = HeadWatcher(git, spec.workspace)
+        await head.start()
+        self._session_started = True
+        self._reports.event("session_start", {
+            "agent": launch.agent.name, "kind": launch.agent.kind, "model": model,
+            "branch": checkout.branch, "commit": checkout.sha,
+        })  # fmt: skip
+        try:
             env = agents.build_env(
                 base_env, launch.agent, launch.env, launch.prompt, launch.session_id
             )
-            if agents.runs_per_message(launch.agent) and not launch.prompt:
+            turn_based = agents.runs_per_message(launch.agent)
+            self._turns.configure(env, model, head if turn_based else None)
+            argv = self._turns.argv(launch.prompt)
+            if turn_based and not launch.prompt:
                 if agents.find_executable(argv[0], env, spec.workspace) is None:
                     raise agents.AgentError(f"agent '{argv[0]}' not installed")
                 log.info(
                     "no initial prompt: agent %s waits for the first message", launch.agent.name
                 )
             else:
-                await self._start_agent(argv, env)
+                await self._start_agent(launch.prompt)
         except agents.AgentError as exc:
             raise FatalError(str(exc)) from None
         self._health.status = "ready"
         log.info("ready")
         self._reporter.report(Report("ready", branch=checkout.branch))
 
-    async def _start_agent(self, argv: list[str], env: dict[str, str]) -> None:
-        pid = await self._agent.start(argv, env, self._spec.workspace)
-        self._health.agent_pid = pid
-        log.info("agent %s started (pid %d)", self._spec.launch.agent.name, pid)
-        exited = asyncio.create_task(self._agent.wait())
+    async def _start_agent(self, prompt: str) -> None:
+        """Run the first turn; it fails the start when it exits non-zero at once."""
+        exited = await self._turns.start(prompt)
+        self._health.agent_pid = self._turns.pid
+        log.info("agent %s started (pid %s)", self._spec.launch.agent.name, self._turns.pid)
         done, _ = await asyncio.wait({exited}, timeout=self._spec.early_exit_s)
         if done and exited.result() != 0:
             self._health.agent_exit_code = exited.result()
-            await self._agent.drain()
             raise FatalError(f"agent exited with status {exited.result()} before ready")
         self._spawn(self._watch_agent(exited))
 
     async def _watch_agent(self, exited: asyncio.Task[int]) -> None:
-        code = await exited
-        await self._agent.drain()
+        await self._agent_exited(await exited)
+
+    async def _agent_exited(self, code: int) -> None:
+        """A turn's process exited: reported once the turn's own reports were delivered
+        (or `EXIT_FLUSH_S` passed), so the API never sees the exit before the turn."""
+        await self._reports.flush(timeout_s=EXIT_FLUSH_S)
         if self._stopping:
             return
         self._health.agent_exit_code = code
@@ -170,9 +205,15 @@ class Supervisor:
         self._health.status = "failed"
         self._health.error = message
         self._reporter.report(Report("failed", error=message, branch=self._health.branch))
+        if self._session_started:
+            self._reports.event("session_stop", {"reason": "failed", "error": message})
         await kill_descendants(self._reaper, grace_s=min(self._spec.stop_grace_s, 1.0))
         linger = asyncio.ensure_future(
-            asyncio.gather(asyncio.sleep(FATAL_EXIT_DELAY_S), self._reporter.drain(timeout_s=3.0))
+            asyncio.gather(
+                asyncio.sleep(FATAL_EXIT_DELAY_S),
+                self._reporter.drain(timeout_s=3.0),
+                self._reports.flush(timeout_s=3.0),
+            )
         )
         await asyncio.wait({linger, stopped}, return_when=asyncio.FIRST_COMPLETED)
         linger.cancel()
@@ -181,15 +222,19 @@ class Supervisor:
 
     async def _stop(self) -> None:
         self._stopping = True
+        self._turns.halt()
         log.info("stopping")
+        if self._session_started:
+            self._reports.event("session_stop", {"reason": "stopped"})
         survivors = await kill_descendants(self._reaper, grace_s=self._spec.stop_grace_s)
         if survivors:
             log.error("processes survived SIGKILL: %s", ", ".join(map(str, survivors)))
-        await self._agent.drain(timeout_s=0.2)
+        await self._turns.drain(timeout_s=0.2)
+        await self._reports.flush(timeout_s=STOP_FLUSH_S)
         log.info("stopped")
 
     async def _shutdown(self) -> None:
-        await self._agent.close()
+        await self._turns.close()
         await self._server.close()
         for task in self._tasks:
             task.cancel()

@@ -5,16 +5,26 @@ Modes: `instant` (READY at once), `slow` (READY `delay_s` after start), `never-r
 `start_error` makes `start` itself raise RuntimeFailure. A stopped launch polls as GONE.
 The state is plain JSON (as stored in the session row); what happened is recorded in
 `launched`, `stopped`, `removed` and `specs` for assertions.
+
+Workspace reads (logs, diffs, sizes): with `sessions_dir`, from real files laid out as the
+local runtime does (`<sessions_dir>/<id>/workspace`, `logs/session.jsonl`, `start.json`),
+so tests can put a real git repository there; without it, every workspace is empty.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Literal
 
-from volundr.domain.errors import RuntimeFailure
+from volundr.domain.diffs import DiffBase, DiffSummary, FileDiff, FullDiff, normalize_path
+from volundr.domain.errors import AgentBusy, RuntimeFailure
+from volundr.domain.logs import LogPage, LogQuery
 from volundr.ports import Launched, LaunchSpec, Phase, RuntimeStatus
+from volundr.runtime.files import SessionFiles
 
 FakeMode = Literal["instant", "slow", "never-ready", "failing"]
 FAILED_MESSAGE = "fake runtime failed to provision"
@@ -27,8 +37,10 @@ class FakeRuntime:
     name = "fake"
 
     def __init__(
-        self, mode: FakeMode = "instant", *, delay_s: float = 0.5, start_error: str | None = None
+        self, mode: FakeMode = "instant", *, delay_s: float = 0.5, start_error: str | None = None,
+        sessions_dir: Path | None = None,
     ) -> None:
+        self.files = SessionFiles(sessions_dir) if sessions_dir is not None else None
         if mode not in ("instant", "slow", "never-ready", "failing"):
             raise ValueError(f"unknown fake runtime mode: {mode}")
         self.mode: FakeMode = mode
@@ -40,6 +52,9 @@ class FakeRuntime:
         self.specs: dict[str, LaunchSpec] = {}
         self._stopped_launches: set[str] = set()
         self._agent_exits: dict[str, int] = {}
+        self.messages: dict[str, list[str]] = {}
+        self.busy: set[str] = set()
+        """Sessions whose agent answers `send_message` with AgentBusy."""
 
     async def start(self, spec: LaunchSpec) -> Launched:
         if self.start_error is not None:
@@ -84,10 +99,55 @@ class FakeRuntime:
     async def remove_workspace(self, session_id: str) -> None:
         if session_id not in self.removed:
             self.removed.append(session_id)
+        if self.files is not None:
+            await asyncio.to_thread(
+                shutil.rmtree, self.files.session_dir(session_id), ignore_errors=True
+            )
+
+    async def send_message(self, state: dict[str, Any], content: str) -> int:
+        session_id = str(state.get("session_id"))
+        if session_id in self.busy:
+            raise AgentBusy(session_id)
+        sent = self.messages.setdefault(session_id, [])
+        sent.append(content)
+        return len(sent)
 
     def finish_agent(self, session_id: str, exit_code: int) -> None:
         """Make later polls of `session_id` report that its agent exited with `exit_code`."""
         self._agent_exits[session_id] = exit_code
+
+    # ------------------------------------------------------------------ workspace reads
+
+    async def read_logs(self, session_id: str, query: LogQuery) -> LogPage:
+        if self.files is None:
+            return LogPage(0, [], query.after_seq or 0)
+        return await self.files.read_logs(session_id, query)
+
+    async def workspace_ready(self, session_id: str) -> bool:
+        return self.files is None or await self.files.workspace_ready(session_id)
+
+    async def diff_files(self, session_id: str, base: DiffBase) -> DiffSummary:
+        if self.files is None:
+            return DiffSummary(base.label, None, [])
+        return await self.files.diff_files(session_id, base)
+
+    async def diff(self, session_id: str, base: DiffBase, *, max_bytes: int) -> FullDiff:
+        if self.files is None:
+            return FullDiff(DiffSummary(base.label, None, []), "", False)
+        return await self.files.diff(session_id, base, max_bytes)
+
+    async def file_diff(
+        self, session_id: str, base: DiffBase, path: str, *, max_bytes: int
+    ) -> FileDiff:
+        if self.files is None:
+            return FileDiff(normalize_path(path), None, False, False)
+        return await self.files.file_diff(session_id, base, path, max_bytes)
+
+    async def workspace_size(self, session_id: str) -> int | None:
+        return None if self.files is None else await self.files.size(session_id)
+
+    def workspace_path(self, session_id: str) -> str | None:
+        return None if self.files is None else self.files.workspace_path(session_id)
 
 
 class InstantRuntime(FakeRuntime):

@@ -1,9 +1,11 @@
 """The local runtime: each session host is a detached process group on this machine.
 
 `start` spawns `python -m volundr.host` in its own session (so it survives the API server),
-handing it an already-listening 127.0.0.1 socket (no port race) and its launch spec by
-environment. The returned state, stored in the session row, is everything `poll` and `stop`
-need, so a restarted server re-attaches from a fresh instance:
+handing it an already-listening 127.0.0.1 socket (no port race) and its launch spec through
+a pipe on its stdin (never the environment: the agent runs as the same user and could read
+the host's `/proc/<pid>/environ`, and the spec holds the session token). The returned
+state, stored in the session row, is everything `poll` and `stop` need, so a restarted
+server re-attaches from a fresh instance:
 
     {"session_id", "pid", "create_time", "pgid", "port", "session_dir", "workspace",
      "log_offset", "out_offset"}
@@ -14,6 +16,7 @@ need, so a restarted server re-attaches from a fresh instance:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -29,19 +32,21 @@ from typing import Any
 import httpx
 import psutil
 
-from volundr.domain.errors import RuntimeFailure
+from volundr.domain.diffs import DiffBase, DiffSummary, FileDiff, FullDiff
+from volundr.domain.errors import AgentBusy, InvalidRequest, RuntimeFailure
+from volundr.domain.logs import LogPage, LogQuery
 from volundr.host.logwriter import last_fatal_message
 from volundr.host.spec import (
     DEFAULT_EARLY_EXIT_S,
     FD_ENV,
     SESSION_MARKER_ENV,
-    SPEC_ENV,
     HostSpec,
     encode_spec,
     log_path_of,
 )
 from volundr.ports import Launched, LaunchSpec, Phase, RuntimeStatus
 from volundr.runtime import process
+from volundr.runtime.files import SessionFiles
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _POLL_S = 0.05
@@ -64,8 +69,11 @@ class LocalRuntime:
         stop_grace_s: float = 10.0,
         health_timeout_s: float = 1.0,
         early_exit_s: float = DEFAULT_EARLY_EXIT_S,
+        max_log_bytes: int | None = None,
     ) -> None:
         self._sessions_dir = Path(sessions_dir)
+        self._files = SessionFiles(self._sessions_dir)
+        self._max_log_bytes = max_log_bytes
         self._python = python or sys.executable
         self._max_line_bytes = max_line_bytes
         self._stop_grace_s = stop_grace_s
@@ -144,6 +152,58 @@ class LocalRuntime:
         except OSError as exc:
             raise RuntimeFailure(f"could not remove the workspace: {exc}") from None
 
+    # ------------------------------------------------------------------ workspace reads
+
+    async def read_logs(self, session_id: str, query: LogQuery) -> LogPage:
+        """Tail-seeks `<session dir>/logs/session.jsonl` (and its rotated half)."""
+        return await self._files.read_logs(session_id, query)
+
+    async def workspace_ready(self, session_id: str) -> bool:
+        return await self._files.workspace_ready(session_id)
+
+    async def diff_files(self, session_id: str, base: DiffBase) -> DiffSummary:
+        return await self._files.diff_files(session_id, base)
+
+    async def diff(self, session_id: str, base: DiffBase, *, max_bytes: int) -> FullDiff:
+        return await self._files.diff(session_id, base, max_bytes)
+
+    async def file_diff(
+        self, session_id: str, base: DiffBase, path: str, *, max_bytes: int
+    ) -> FileDiff:
+        return await self._files.file_diff(session_id, base, path, max_bytes)
+
+    async def workspace_size(self, session_id: str) -> int | None:
+        return await self._files.size(session_id)
+
+    def workspace_path(self, session_id: str) -> str | None:
+        return self._files.workspace_path(session_id)
+
+    async def send_message(self, state: dict[str, Any], content: str) -> int:
+        """POST the message to the host's `/messages` (authenticated by `control_key`)."""
+        session_id = str(state.get("session_id", ""))
+        try:
+            port = int(state["port"])
+        except (KeyError, TypeError, ValueError):
+            raise RuntimeFailure("the session host has no port") from None
+        headers = {"Authorization": f"Bearer {state.get('control_key') or ''}"}
+        try:
+            async with httpx.AsyncClient(timeout=10, trust_env=False, verify=False) as client:
+                response = await client.post(
+                    f"http://127.0.0.1:{port}/messages", json={"content": content},
+                    headers=headers,
+                )  # fmt: skip
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RuntimeFailure(f"could not reach the session host: {exc}") from None
+        if response.status_code == 409:
+            raise AgentBusy(session_id)
+        if response.status_code == 422:
+            raise InvalidRequest(str(body.get("detail", "the agent does not accept messages")))
+        if response.status_code != 202 or not isinstance(body.get("turn"), int):
+            raise RuntimeFailure(f"the session host answered {response.status_code}")
+        turn: int = body["turn"]
+        return turn
+
     # ------------------------------------------------------------------ internals
 
     def _session_dir(self, session_id: str) -> Path:
@@ -160,12 +220,12 @@ class LocalRuntime:
         logs = session_dir / "logs"
         logs.mkdir(exist_ok=True)
         host_spec = HostSpec(
-            spec, session_dir, self._max_line_bytes, self._stop_grace_s, self._early_exit_s
+            spec, session_dir, self._max_line_bytes, self._stop_grace_s, self._early_exit_s,
+            max_log_bytes=self._max_log_bytes,
         )
         log_path = log_path_of(session_dir)
         log_offset = log_path.stat().st_size if log_path.exists() else 0
         env = {k: v for k, v in os.environ.items() if not k.startswith("VOLUNDR_")}
-        env[SPEC_ENV] = encode_spec(host_spec)
         env[SESSION_MARKER_ENV] = spec.session_id
         with (
             socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
@@ -177,7 +237,7 @@ class LocalRuntime:
             out_offset = out.tell()
             child = subprocess.Popen(
                 [self._python, "-P", "-m", "volundr.host"],
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=session_dir,
@@ -187,6 +247,7 @@ class LocalRuntime:
             )
             port = sock.getsockname()[1]
         self._children[child.pid] = child
+        _hand_over(child, encode_spec(host_spec))
         try:
             create_time = psutil.Process(child.pid).create_time()
         except psutil.Error:
@@ -258,6 +319,18 @@ class LocalRuntime:
             if not process.alive(procs) or time.monotonic() >= deadline:
                 return
             await asyncio.sleep(_POLL_S)
+
+
+def _hand_over(child: subprocess.Popen[bytes], spec_json: str) -> None:
+    """Write the spec to the host's stdin and close it; a host that died first is left to
+    `poll` (it reports the exit)."""
+    assert child.stdin is not None
+    try:
+        child.stdin.write(spec_json.encode())
+        child.stdin.close()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            child.stdin.close()
 
 
 def _verified_host(state: dict[str, Any]) -> psutil.Process | None:

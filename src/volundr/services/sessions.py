@@ -8,13 +8,13 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from volundr.domain import lifecycle, validation
 from volundr.domain.clock import new_id, utcnow
+from volundr.domain.credentials import new_runtime_token
 from volundr.domain.errors import (
     Forbidden,
     InvalidRequest,
@@ -35,7 +35,7 @@ from volundr.domain.models import (
 from volundr.domain.policy import RepoPolicy, check_repo_policy
 from volundr.ports import LaunchSpec, SessionQuery, SessionStore
 from volundr.services.supervisor import Supervisor, run_ended
-from volundr.services.transitions import Transitioner, apply_in, status_event, updated_broadcast
+from volundr.services.transitions import Transitioner, status_event, updated_broadcast
 
 log = logging.getLogger("volundr.sessions")
 
@@ -186,12 +186,14 @@ class SessionService:
             preset_id=new.preset_id,
             launch=new.options,
         )
-        token = secrets.token_urlsafe(32)
+        token = new_runtime_token(session.id)
         async with self._store.transaction() as tx:
             await tx.insert_session(session)
             await tx.append_event(status_event(session, None))
             await tx.append_broadcast(updated_broadcast(session, "session_created"))
-            await apply_in(tx, session, Operation.START, self._accept_start(token))
+            await self._transitions.apply_in(
+                tx, session, Operation.START, self._accept_start(token)
+            )
         self._transitions.wake()
         self._supervisor.launch(session.id, self._launch_spec(session, agent, token))
         return session
@@ -232,7 +234,7 @@ class SessionService:
         lifecycle.check(session_id, Operation.START, session.status)  # 409 before 422
         self._check_profile(profile_name)
         agent = self._agent(session.agent)
-        token = secrets.token_urlsafe(32)
+        token = new_runtime_token(session_id)
         outcome = await self._transitions.apply(
             session_id, Operation.START, self._accept_start(token)
         )
@@ -316,6 +318,7 @@ class SessionService:
             current = await tx.get_session(session_id)
             if current is None:
                 raise SessionNotFound(session_id)
+            await self._transitions.deleted_in(tx, current, cleanup)
             await tx.delete_session(session_id)
             await tx.append_broadcast(
                 Broadcast(

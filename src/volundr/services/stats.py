@@ -1,8 +1,7 @@
 """Stats (API §7.4) over the caller's visible scope.
 
-Usage records do not exist yet, so the usage-based fields (`tokens_today`, `local_tokens`,
-`cloud_tokens`, `cost_today`) are 0 / 0.0; they will be computed from the usage table
-(UTC calendar day, deleted sessions included) when usage reporting lands.
+The usage-based fields (`tokens_today`, `local_tokens`, `cloud_tokens`, `cost_today`) sum
+the usage records of the current UTC calendar day, deleted sessions included.
 """
 
 from __future__ import annotations
@@ -10,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from volundr.domain.clock import utcnow
 from volundr.domain.models import Principal, SessionStatus
 from volundr.ports import SessionStore
+from volundr.services.views import usd
 
 ScopeKey = tuple[str, str | None]
 
@@ -40,15 +41,17 @@ class StatsService:
 
     async def compute(self, principal: Principal) -> dict[str, Any]:
         """The `GET /stats` body for `principal`, read now."""
+        midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
         async with self._store.reader() as tx:
             counts = await tx.count_sessions(principal)
+            usage = await tx.usage_totals(principal, midnight)
         return {
             "active_sessions": counts.get(SessionStatus.RUNNING, 0),
             "total_sessions": sum(counts.values()),
-            "tokens_today": 0,
-            "local_tokens": 0,
-            "cloud_tokens": 0,
-            "cost_today": 0.0,
+            "tokens_today": usage.tokens,
+            "local_tokens": usage.local_tokens,
+            "cloud_tokens": usage.cloud_tokens,
+            "cost_today": usd(usage.cost_micros),
         }
 
     async def cached(self, principal: Principal) -> dict[str, Any]:

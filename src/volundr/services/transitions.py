@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from volundr.domain import lifecycle
@@ -17,6 +17,11 @@ from volundr.services.views import session_view
 log = logging.getLogger("volundr.lifecycle")
 
 Mutation = Callable[[Session], None]
+TransitionHook = Callable[[StoreTx, Session, SessionStatus], Awaitable[None]]
+"""Runs inside the transaction of a transition that won its compare-and-set, with the
+session in its new state and the previous status; raising rolls the transition back."""
+DeleteHook = Callable[[StoreTx, Session, frozenset[str]], Awaitable[None]]
+"""Runs inside the transaction that deletes a session record (with its `cleanup` options)."""
 
 _MAX_CAS_RETRIES = 20
 
@@ -53,12 +58,17 @@ def updated_broadcast(session: Session, name: str = "session_updated") -> Broadc
 
 
 async def apply_in(
-    tx: StoreTx, session: Session, operation: Operation, mutate: Mutation | None = None
+    tx: StoreTx,
+    session: Session,
+    operation: Operation,
+    mutate: Mutation | None = None,
+    hooks: Sequence[TransitionHook] = (),
 ) -> bool:
     """Apply `operation` to `session` inside `tx`; False when the CAS lost a race.
 
     Raises InvalidTransition when the table forbids it. On success `session` holds the
-    new state and the status event and `session_updated` broadcast are written in `tx`.
+    new state and the status event and `session_updated` broadcast are written in `tx`,
+    after `hooks` ran in the same transaction.
     """
     previous = session.status
     nxt = lifecycle.check(session.id, operation, previous)
@@ -69,6 +79,8 @@ async def apply_in(
         mutate(session)
     if not await tx.update_session(session, expected):
         return False
+    for hook in hooks:
+        await hook(tx, session, previous)
     await tx.append_event(status_event(session, previous))
     await tx.append_broadcast(updated_broadcast(session))
     return True
@@ -77,9 +89,29 @@ async def apply_in(
 class Transitioner:
     """Moves sessions through the lifecycle table; every move is one atomic write."""
 
-    def __init__(self, store: SessionStore, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        notifier: Notifier,
+        *,
+        on_transition: Sequence[TransitionHook] = (),
+        on_delete: Sequence[DeleteHook] = (),
+    ) -> None:
         self._store = store
         self._notifier = notifier
+        self._on_transition = tuple(on_transition)
+        self._on_delete = tuple(on_delete)
+
+    async def apply_in(
+        self, tx: StoreTx, session: Session, operation: Operation, mutate: Mutation | None = None
+    ) -> bool:
+        """`apply_in` with this transitioner's hooks, inside the caller's transaction."""
+        return await apply_in(tx, session, operation, mutate, self._on_transition)
+
+    async def deleted_in(self, tx: StoreTx, session: Session, cleanup: frozenset[str]) -> None:
+        """Run the delete hooks inside the transaction that deletes `session`."""
+        for hook in self._on_delete:
+            await hook(tx, session, cleanup)
 
     async def apply(
         self, session_id: str, operation: Operation, mutate: Mutation | None = None
@@ -95,7 +127,7 @@ class Transitioner:
                 if session is None:
                     raise SessionNotFound(session_id)
                 previous = session.status
-                won = await apply_in(tx, session, operation, mutate)
+                won = await apply_in(tx, session, operation, mutate, self._on_transition)
             if won:
                 log.info(
                     "session %s: %s → %s%s", session_id, previous.value, session.status.value,

@@ -18,7 +18,7 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database to `revision`. Idempotent; safe on every start."""
 
     def _run(sync_conn: Any) -> None:

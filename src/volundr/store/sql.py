@@ -20,14 +20,16 @@ from volundr.domain.clock import utcnow
 from volundr.domain.errors import StoreUnavailable
 from volundr.domain.models import Broadcast, Principal, Session, SessionEvent, SessionStatus
 from volundr.ports import SessionQuery
+from volundr.store.events_sql import EventsSqlMixin
 from volundr.store.mapping import row_to_session, session_to_row
-from volundr.store.tables import outbox, session_events, sessions
+from volundr.store.tables import outbox, sessions
+from volundr.store.workspaces_sql import WorkspaceSqlMixin
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 OUTBOX_LOCK = 0x766F6C756E6472  # "volundr": the advisory lock key of outbox appends
 
 
-class SqlTx:
+class SqlTx(EventsSqlMixin, WorkspaceSqlMixin):
     """StoreTx over one SQLAlchemy connection inside an open transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -62,9 +64,7 @@ class SqlTx:
         return True
 
     async def delete_session(self, session_id: str) -> None:
-        await self._conn.execute(
-            delete(session_events).where(session_events.c.session_id == session_id)
-        )
+        await self.delete_events_of(session_id)
         await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
 
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
@@ -94,17 +94,7 @@ class SqlTx:
         return [row_to_session(r) for r in rows]
 
     async def append_event(self, ev: SessionEvent) -> None:
-        await self._conn.execute(
-            insert(session_events).values(
-                id=ev.id,
-                session_id=ev.session_id,
-                event_id=ev.event_id,
-                event_type=ev.event_type,
-                timestamp=ev.timestamp,
-                data=ev.data,
-                sequence=ev.sequence,
-            )
-        )
+        await self.insert_events([ev])
 
     async def append_broadcast(self, broadcast: Broadcast) -> int:
         """Append to the outbox. Ids become visible in id order.

@@ -1,0 +1,171 @@
+"""Request and response schemas of session events, usage, activity, messages and models."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+
+from volundr.domain.events import MAX_BATCH, MAX_DATA_BYTES
+from volundr.services.events import NewEvent
+
+
+def _data_size(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """`data` ≤ 64 KiB serialized. Skipped when the caller tells (validation context
+    `body_bytes`) that the whole request body is smaller than that: batches of small
+    events are the common case and serializing each one costs ~10% of ingestion."""
+    small_body = isinstance(info.context, dict) and info.context.get("body_bytes", 1 << 30) <= (
+        MAX_DATA_BYTES
+    )
+    if not small_body and len(json.dumps(value, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
+        raise ValueError(f"data must be at most {MAX_DATA_BYTES} bytes serialized")
+    return value
+
+
+def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":")).encode()) > 16 * 1024:
+        raise ValueError("metadata must be at most 16384 bytes serialized")
+    return value
+
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class EventIn(BaseModel):
+    """One event to ingest (API §6.3). Unknown fields are ignored."""
+
+    session_id: UUID | None = None
+    event_type: str
+    timestamp: datetime | None = None
+    data: Annotated[dict[str, Any], AfterValidator(_data_size)] = Field(default_factory=dict)
+    sequence: Count = 0
+    tokens_in: Count | None = None
+    tokens_out: Count | None = None
+    duration_ms: Count | None = None
+    cost: Annotated[float, Field(ge=0)] | None = None
+    model: Annotated[str, Field(max_length=100)] | None = None
+    event_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    def new_event(self) -> NewEvent:
+        return NewEvent(
+            event_type=self.event_type,
+            session_id=str(self.session_id) if self.session_id else None,
+            timestamp=self.timestamp,
+            data=self.data,
+            sequence=self.sequence,
+            tokens_in=self.tokens_in,
+            tokens_out=self.tokens_out,
+            duration_ms=self.duration_ms,
+            cost=self.cost,
+            model=self.model,
+            event_id=self.event_id,
+        )
+
+
+class EventWithSessionIn(EventIn):
+    """An event for `/events` and `/events/batch`: `session_id` is required."""
+
+    session_id: UUID
+
+
+class EventBatchIn(BaseModel):
+    events: Annotated[list[EventIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class EventsBatchIn(BaseModel):
+    events: Annotated[list[EventWithSessionIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class EventOut(BaseModel):
+    """A stored event (API §6.2). Documentation only: responses are built directly."""
+
+    model_config = ConfigDict(title="SessionEvent")
+
+    id: UUID
+    event_id: str | None
+    session_id: UUID
+    event_type: str
+    timestamp: str
+    data: dict[str, Any]
+    sequence: int
+    server_seq: int
+    tokens_in: int | None
+    tokens_out: int | None
+    duration_ms: int | None
+    cost: float | None
+    model: str | None
+
+
+class TokenBucketOut(BaseModel):
+    bucket: int
+    bucket_start: str
+    tokens_in: int
+    tokens_out: int
+    cost: float
+
+
+class UsageIn(BaseModel):
+    """Body of `POST /sessions/{id}/usage` (API §7.1)."""
+
+    tokens: Annotated[int, Field(ge=1, le=1_000_000_000)]
+    provider: Literal["cloud", "local"]
+    model: Annotated[str, Field(min_length=1, max_length=100)]
+    message_count: Annotated[int, Field(ge=1)] = 1
+    cost: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
+    tokens_in: Count | None = None
+    tokens_out: Count | None = None
+    cache_read_tokens: Count | None = None
+    cache_write_tokens: Count | None = None
+
+
+class UsageOut(BaseModel):
+    model_config = ConfigDict(title="UsageRecord")
+
+    id: UUID
+    session_id: UUID
+    recorded_at: str
+    tokens: int
+    provider: str
+    model: str
+    message_count: int
+    cost: float | None
+    tokens_in: int | None
+    tokens_out: int | None
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+
+
+class ActivityIn(BaseModel):
+    """Body of `POST /sessions/{id}/activity`; the state is checked after the session."""
+
+    state: str
+    metadata: Annotated[dict[str, Any], AfterValidator(_metadata_size)] = Field(
+        default_factory=dict
+    )
+
+
+class MessageIn(BaseModel):
+    content: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class MessageAccepted(BaseModel):
+    session_id: UUID
+    turn: int
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(title="Model")
+
+    id: str
+    name: str
+    description: str
+    provider: Literal["cloud", "local"]
+    tier: Literal["frontier", "balanced", "execution", "reasoning"]
+    color: str
+    cost_per_million_tokens: float | None
+    input_cost_per_million: float | None
+    output_cost_per_million: float | None
+    vram_required: str | None

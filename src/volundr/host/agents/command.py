@@ -1,0 +1,26 @@
+"""`command` agents: any command line; output goes to the log only."""
+
+from __future__ import annotations
+
+from volundr.host.agents.base import Output
+
+
+class CommandAdapter:
+    kind = "command"
+    accepts_messages = False
+
+    def __init__(self, command: tuple[str, ...]) -> None:
+        self._command = command
+
+    def argv(self, prompt: str, model: str, resume: str | None) -> list[str]:
+        """`{prompt}` and `{model}` replaced in each argument (plain text, never a shell)."""
+        return [arg.replace("{prompt}", prompt).replace("{model}", model) for arg in self._command]
+
+    def begin_turn(self) -> None:
+        pass
+
+    def feed(self, line: bytes) -> list[Output]:
+        return []
+
+    def end_turn(self, exit_code: int) -> list[Output]:
+        return []
