@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from volundr.api import activity as activity_api
+from volundr.api import chronicles as chronicles_api
 from volundr.api import diff as diff_api
 from volundr.api import errors, health, me, sse, stream
 from volundr.api import events as events_api
@@ -27,6 +28,7 @@ from volundr.config import Settings
 from volundr.domain.policy import RepoPolicy
 from volundr.ports import Notifier, Runtime
 from volundr.services.activity import ActivityService, MessageService
+from volundr.services.chronicles import ChronicleService
 from volundr.services.credentials import RuntimeCredentials
 from volundr.services.diffs import DiffService
 from volundr.services.events import EventService
@@ -78,8 +80,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         ledger = WorkspaceLedger(
             store=store, runtime=chosen_runtime, quota_bytes=settings.workspaces.user_quota_bytes
         )
+        app.state.chronicles = chronicles = ChronicleService(store, notifier)
         transitions = Transitioner(
-            store, notifier, on_transition=[ledger.on_transition], on_delete=[ledger.on_delete]
+            store,
+            notifier,
+            on_transition=[ledger.on_transition, chronicles.on_transition],
+            on_delete=[ledger.on_delete, chronicles.on_delete],
         )
         supervisor = Supervisor(
             store=store,
@@ -151,6 +157,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(events_api.router, prefix=API_PREFIX)
     app.include_router(usage_api.router, prefix=API_PREFIX)
     app.include_router(activity_api.router, prefix=API_PREFIX)
+    app.include_router(chronicles_api.router, prefix=API_PREFIX)
     app.include_router(me.router, prefix=API_PREFIX)
     return app
 
@@ -189,7 +196,7 @@ def install_reporting(
     )
     app.state.models = catalogue
     app.state.credentials = RuntimeCredentials(store)
-    app.state.events = EventService(store)
+    app.state.events = EventService(store, app.state.chronicles)
     app.state.usage = UsageService(store, notifier, catalogue)
     app.state.activity = ActivityService(store, notifier)
     app.state.messages = MessageService(store, runtime, settings.agents.all_templates())

@@ -45,6 +45,10 @@ class AgentTemplateSettings(BaseModel):
         False, description="Stop the session when the agent exits (0 → stopped, else failed)."
     )
     model: str = Field("", description="Model used when a create request gives none.")
+    idle_timeout_s: float | None = Field(
+        None, ge=0, description="Stop sessions idle this long (s); 0 = never; default: "
+        "`agents.idle_timeout_s`."
+    )
 
 
 def _builtin_templates() -> dict[str, AgentTemplateSettings]:
@@ -60,6 +64,10 @@ class AgentsSettings(BaseModel):
         default_factory=dict,
         description="Named agent templates, merged over the built-in claude-code and codex.",
     )
+    idle_timeout_s: float | None = Field(
+        None, gt=0, description="Stop running sessions whose activity has been `idle` this "
+        "long (s), checked every `runtime.health_interval_s`; None = never."
+    )
 
     def all_templates(self) -> dict[str, AgentTemplate]:
         merged = {**_builtin_templates(), **self.templates}
@@ -71,6 +79,9 @@ class AgentsSettings(BaseModel):
                 env=dict(t.env),
                 stop_on_exit=t.stop_on_exit,
                 model=t.model,
+                idle_timeout_s=(
+                    t.idle_timeout_s if t.idle_timeout_s is not None else self.idle_timeout_s
+                ) or None,
             )
             for name, t in merged.items()
         }
@@ -176,6 +187,19 @@ class WorkspaceSettings(BaseModel):
         )
 
 
+class BudgetSettings(BaseModel):
+    """Cost limits, in USD; everything is off by default."""
+
+    session_max_cost_usd: Decimal | None = Field(
+        None, gt=0, description="`max_cost_usd` of sessions created without one: a session "
+        "whose cost reaches it is stopped."
+    )
+    user_daily_cost_usd: Decimal | None = Field(
+        None, gt=0, description="A user whose usage cost today (UTC) reached this cannot "
+        "create or start sessions until midnight UTC."
+    )
+
+
 class SseSettings(BaseModel):
     heartbeat_s: float = Field(15, gt=0, description="Heartbeat period of a live stream (s).")
     stats_interval_s: float = Field(
@@ -221,6 +245,7 @@ class Settings(BaseSettings):
     logs: LogSettings = Field(default_factory=LogSettings)
     diff: DiffSettings = Field(default_factory=DiffSettings)
     workspaces: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
+    budgets: BudgetSettings = Field(default_factory=BudgetSettings)
     sse: SseSettings = Field(default_factory=SseSettings)
     models: list[ModelSettings] | None = Field(
         None, description="Model catalogue; replaces the built-in list when given."

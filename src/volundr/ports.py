@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from volundr.domain.chronicles import Chronicle, RunUsage, TimelineEntry
 from volundr.domain.diffs import DiffBase, DiffSummary, FileDiff, FullDiff
 from volundr.domain.logs import LogPage, LogQuery
 from volundr.domain.models import (
@@ -58,6 +59,14 @@ class TokenBucket:
     tokens_in: int
     tokens_out: int
     cost_micros: int
+
+
+@dataclass(frozen=True)
+class SessionTotals:
+    """Session records in a scope (API §7.4): all of them, and those `running`."""
+
+    total: int = 0
+    running: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,14 +129,51 @@ class WorkspaceTx(Protocol):
         """Measured bytes of the user's live workspaces (unmeasured ones count 0)."""
 
 
-class StoreTx(WorkspaceTx, Protocol):
+class ChronicleTx(Protocol):
+    """Chronicles (API §8), written in the transactions of the changes they record."""
+
+    async def latest_chronicle(self, session_id: str) -> Chronicle | None:
+        """The session's most recent chronicle (`created_at` desc, then `id` desc)."""
+
+    async def chronicles_of(self, session_id: str) -> list[Chronicle]:
+        """Every chronicle of the session, oldest first."""
+
+    async def insert_chronicle(self, chronicle: Chronicle) -> None:
+        """Insert a new chronicle; DuplicateKey when its run already has one (a concurrent
+        writer drafted it first: retry, and find that one)."""
+
+    async def update_chronicle(self, chronicle: Chronicle) -> None:
+        """Write every field of an existing chronicle."""
+
+    async def detach_chronicles(self, session_id: str) -> None:
+        """Clear `session_id` on the session's chronicles (its record is being deleted)."""
+
+    async def delete_chronicles(self, chronicle_ids: list[str]) -> None:
+        """Delete these chronicles and their timeline entries."""
+
+    async def timeline_entries(self, chronicle_id: str) -> list[TimelineEntry]:
+        """The chronicle's entries ordered by `t`, then arrival."""
+
+    async def add_timeline_entries(
+        self, chronicle_id: str, entries: list[TimelineEntry]
+    ) -> list[TimelineEntry]:
+        """Append the entries not already present (same `identity()`); returns those added,
+        in the given order. A concurrent writer adding the same entry raises DuplicateKey."""
+
+    async def run_usage(
+        self, session_id: str, since: datetime, until: datetime | None
+    ) -> list[RunUsage]:
+        """Usage records of the session recorded in `[since, until]` (`until` None = open)."""
+
+
+class StoreTx(WorkspaceTx, ChronicleTx, Protocol):
     """One atomic unit of work. Everything written inside commits together or not at all."""
 
     async def get_session(self, session_id: str) -> Session | None:
         """The session with this id, unscoped (the service applies visibility)."""
 
     async def insert_session(self, session: Session) -> None:
-        """Insert a new record (its `version` must be 0)."""
+        """Insert a new record (its `version` must be 0) and count it for its owner."""
 
     async def update_session(self, session: Session, expected_version: int) -> bool:
         """Write every mutable field if the stored version is `expected_version`.
@@ -155,6 +201,10 @@ class StoreTx(WorkspaceTx, Protocol):
     async def count_sessions(self, principal: Principal) -> dict[SessionStatus, int]:
         """How many sessions `principal` can see, per status (absent status = 0)."""
 
+    async def session_totals(self, principal: Principal) -> SessionTotals:
+        """How many sessions `principal` can see, and how many of them run; reads
+        maintained counters and an index of running sessions, never every record."""
+
     async def insert_events(self, events: list[SessionEvent]) -> list[SessionEvent]:
         """Append events (ids set by the caller); returns them with `server_seq`, in order.
 
@@ -175,15 +225,16 @@ class StoreTx(WorkspaceTx, Protocol):
         """Server `token_usage` events (those with a `usage_id`) summed per bucket, ascending."""
 
     async def insert_usage(self, record: UsageRecord) -> None:
-        """Store a usage record; a repeated `(session_id, idempotency_key)` raises
-        DuplicateKey."""
+        """Store a usage record and add it to its owner's counters of its UTC day; a
+        repeated `(session_id, idempotency_key)` raises DuplicateKey."""
 
     async def usage_by_key(self, session_id: str, key: str) -> UsageRecord | None:
         """The record stored under an idempotency key, if any."""
 
-    async def usage_totals(self, principal: Principal, since: datetime) -> UsageTotals:
-        """Sums of the records recorded at or after `since` that `principal` may see
-        (deleted sessions included: records carry their owner and tenant)."""
+    async def usage_totals(self, principal: Principal, day: date) -> UsageTotals:
+        """Sums of the records recorded on the UTC calendar day `day` that `principal` may
+        see (deleted sessions included: records carry their owner and tenant). Reads the
+        per-day counters `insert_usage` keeps, a few rows whatever the number of records."""
 
 
 class SessionStore(Protocol):

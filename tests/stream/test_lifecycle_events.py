@@ -20,7 +20,7 @@ async def test_create_start_stop_archive_delete_arrive_as_events_in_order(
         stopped = (await api.post(f"/sessions/{sid}/stop")).json()
         archived = (await api.post(f"/sessions/{sid}/archive")).json()
         assert (await api.delete(f"/sessions/{sid}")).status_code == 204
-        frames = await stream.events(8)
+        frames = await stream.events(9)
         with pytest.raises(TimeoutError):
             await stream.next_event(timeout=0.3)
 
@@ -31,15 +31,16 @@ async def test_create_start_stop_archive_delete_arrive_as_events_in_order(
         ("session_updated", "running"),
         ("session_updated", "stopping"),
         ("session_updated", "stopped"),
+        ("chronicle_created", "complete"),  # the run ended (API §8.2)
         ("session_updated", "archived"),
         ("session_deleted", None),
     ]
-    assert all(f.data["id"] == sid for f in frames)
-    assert frames[7].data == {"id": sid}
+    assert all(f.data.get("session_id", f.data["id"]) == sid for f in frames)
+    assert frames[8].data == {"id": sid}
     ids = [f.id for f in frames if f.id is not None]
     assert len(ids) == len(frames)
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     # Payloads are the REST session objects at each step.
     assert frames[1].data == body
     assert frames[5].data == stopped
-    assert frames[6].data == archived
+    assert frames[7].data == archived

@@ -99,6 +99,9 @@ class CreateSession(BaseModel):
     issue_id: Annotated[str, Field(max_length=255)] | None = None
     issue_url: Annotated[str, Field(max_length=2048)] | None = None
     env: EnvMap = Field(default_factory=dict)
+    max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        None, description="Stop the session once its cost reaches this (USD)."
+    )
 
 
 class UpdateSession(BaseModel):
@@ -169,6 +172,7 @@ class SessionOut(BaseModel):
     activity_state: str | None
     activity_metadata: dict[str, Any]
     task_type: None
+    max_cost_usd: float | None
 
 
 class Detail(BaseModel):

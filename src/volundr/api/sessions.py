@@ -19,6 +19,7 @@ from volundr.api.schemas import (
 )
 from volundr.domain.errors import SessionNotFound
 from volundr.domain.models import GitSource, LaunchOptions, Session, SessionStatus
+from volundr.domain.pricing import micros_of_float
 from volundr.services.sessions import NewSession, RuntimeReport, SessionChanges
 from volundr.services.views import session_view
 
@@ -32,6 +33,11 @@ STATE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     409: {"model": Detail, "description": "The session's status forbids it"},
 }
+
+
+def _micros(usd: float | None) -> int | None:
+    """A positive budget in micro-dollars; never 0, which would stop at the first report."""
+    return None if usd is None else max(1, micros_of_float(usd))
 
 
 def _one(session: Session, status_code: int = 200) -> JSONResponse:
@@ -61,7 +67,11 @@ async def list_sessions(
     "",
     status_code=201,
     response_model=SessionOut,
-    responses={403: ERRORS[403], 422: {"description": "Invalid request"}},
+    responses={
+        403: ERRORS[403],
+        409: {"model": Detail, "description": "Quota or daily budget exhausted"},
+        422: {"description": "Invalid request"},
+    },
 )
 async def create_session(body: CreateSession, caller: Caller, sessions: Sessions) -> Response:
     """Create a session and start it; answers `starting` at once."""
@@ -84,6 +94,7 @@ async def create_session(body: CreateSession, caller: Caller, sessions: Sessions
             template_name=body.template_name,
             profile_name=body.profile_name,
             credential_names=list(body.credential_names),
+            max_cost_micros=_micros(body.max_cost_usd),
         ),
         local_mount=body.source.type == "local_mount",
     )

@@ -4,12 +4,38 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _system_now
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    return _now()
+
+
+def set_clock(now: Callable[[], datetime] | None) -> None:
+    """Make `utcnow` call `now` (which must return aware datetimes); None restores the
+    system clock. For tests that need a given time of day."""
+    global _now
+    _now = now or _system_now
+
+
+def utc_day(value: datetime) -> date:
+    """The UTC calendar day of `value` (the day of "today" in stats and budgets)."""
+    return as_utc(value).date()
+
+
+def next_utc_midnight(value: datetime) -> datetime:
+    """00:00 UTC of the day after `value`'s UTC day."""
+    day = utc_day(value) + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def new_id() -> str:

@@ -82,7 +82,8 @@ class GitSource:
 
 @dataclass
 class LaunchOptions:
-    """Create-time options kept for every later start; never returned by the API.
+    """Create-time options kept for every later start; never returned by the API, except
+    `max_cost_micros` (the session's `max_cost_usd`; None = no limit).
 
     `env` may hold secrets (agent API keys): it is stored, passed to the runtime by
     environment, and never serialized into a response or log.
@@ -99,6 +100,7 @@ class LaunchOptions:
     template_name: str | None = None
     profile_name: str | None = None
     workspace_id: str | None = None
+    max_cost_micros: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,7 @@ class LaunchOptions:
             "template_name": self.template_name,
             "profile_name": self.profile_name,
             "workspace_id": self.workspace_id,
+            "max_cost_micros": self.max_cost_micros,
         }
 
     @classmethod
@@ -191,7 +194,11 @@ class Broadcast:
 
 @dataclass(frozen=True)
 class AgentTemplate:
-    """How to run an agent: `kind` picks the adapter, `command` is its argv (prefix)."""
+    """How to run an agent: `kind` picks the adapter, `command` is its argv (prefix).
+
+    `idle_timeout_s`: a running session of this agent whose activity has been `idle` this
+    long is stopped (None = never).
+    """
 
     name: str
     kind: str
@@ -199,3 +206,4 @@ class AgentTemplate:
     env: dict[str, str] = field(default_factory=dict)
     stop_on_exit: bool = False
     model: str = ""
+    idle_timeout_s: float | None = None

@@ -20,6 +20,7 @@ from volundr.domain.models import Principal, Session, SessionEvent
 from volundr.domain.pricing import micros_of_float
 from volundr.ports import EventQuery, SessionStore, StoreTx, TokenBucket
 from volundr.services.access import ReportCaller, require_reporter, visible_session
+from volundr.services.chronicles import ChronicleService
 
 _DUPLICATE_RETRIES = 3
 TIMELINE_CACHE_SIZE = 256
@@ -45,8 +46,9 @@ class NewEvent:
 
 
 class EventService:
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, chronicles: ChronicleService) -> None:
         self._store = store
+        self._chronicles = chronicles
         self._timelines: OrderedDict[tuple[str, int], tuple[_Stamp, list[TokenBucket]]] = (
             OrderedDict()
         )
@@ -58,18 +60,27 @@ class EventService:
         for attempt in range(_DUPLICATE_RETRIES):
             try:
                 async with self._store.transaction() as tx:
-                    return await self._ingest_in(tx, caller, items, path_session)
+                    stored, published = await self._ingest_in(tx, caller, items, path_session)
             except DuplicateKey:
                 if attempt == _DUPLICATE_RETRIES - 1:
                     raise
+                continue
+            if published:
+                self._chronicles.wake()
+            return stored
         raise AssertionError("unreachable")
 
     async def _ingest_in(
         self, tx: StoreTx, caller: ReportCaller, items: list[NewEvent], path_session: str | None
-    ) -> list[SessionEvent]:
+    ) -> tuple[list[SessionEvent], bool]:
+        """The stored events in request order, and whether timeline entries they became
+        were published."""
         targets = [path_session or item.session_id or "" for item in items]
+        sessions: dict[str, Session] = {}
         for session_id in dict.fromkeys([path_session] if path_session else targets):
-            visible_session(caller, await tx.get_session(session_id or ""), session_id or "")
+            sessions[session_id or ""] = visible_session(
+                caller, await tx.get_session(session_id or ""), session_id or ""
+            )
         require_reporter(caller)
         for item in items:
             if path_session and item.session_id and item.session_id != path_session:
@@ -95,11 +106,15 @@ class EventService:
             slots.append(len(fresh))
             fresh.append(_event(item, session_id, now, next(fresh_ids)))
         stored = await tx.insert_events(fresh)
+        published = False
+        for session_id, session in sessions.items():
+            mine = [e for e in stored if e.session_id == session_id]
+            published = await self._chronicles.on_events(tx, session, mine) or published
         by_key = {(e.session_id, e.event_id): e for e in stored if e.event_id}
         return [
             stored[s] if isinstance(s, int) else by_key[s] if isinstance(s, tuple) else s
             for s in slots
-        ]
+        ], published
 
     # ------------------------------------------------------------------ reads
 

@@ -1,7 +1,9 @@
 """Stats (API §7.4) over the caller's visible scope.
 
 The usage-based fields (`tokens_today`, `local_tokens`, `cloud_tokens`, `cost_today`) sum
-the usage records of the current UTC calendar day, deleted sessions included.
+the usage records of the current UTC calendar day, deleted sessions included. Everything
+is read from counters the store maintains (sessions per owner, usage per owner and UTC
+day) and an index of running sessions: the cost does not grow with the history.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from volundr.domain.clock import utcnow
-from volundr.domain.models import Principal, SessionStatus
+from volundr.domain.clock import utc_day, utcnow
+from volundr.domain.models import Principal
 from volundr.ports import SessionStore
 from volundr.services.views import usd
 
@@ -41,13 +43,13 @@ class StatsService:
 
     async def compute(self, principal: Principal) -> dict[str, Any]:
         """The `GET /stats` body for `principal`, read now."""
-        midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        today = utc_day(utcnow())
         async with self._store.reader() as tx:
-            counts = await tx.count_sessions(principal)
-            usage = await tx.usage_totals(principal, midnight)
+            sessions = await tx.session_totals(principal)
+            usage = await tx.usage_totals(principal, today)
         return {
-            "active_sessions": counts.get(SessionStatus.RUNNING, 0),
-            "total_sessions": sum(counts.values()),
+            "active_sessions": sessions.running,
+            "total_sessions": sessions.total,
             "tokens_today": usage.tokens,
             "local_tokens": usage.local_tokens,
             "cloud_tokens": usage.cloud_tokens,

@@ -68,7 +68,8 @@ async def apply_in(
 
     Raises InvalidTransition when the table forbids it. On success `session` holds the
     new state and the status event and `session_updated` broadcast are written in `tx`,
-    after `hooks` ran in the same transaction.
+    then `hooks` run in the same transaction (so what they publish follows the
+    `session_updated` it results from).
     """
     previous = session.status
     nxt = lifecycle.check(session.id, operation, previous)
@@ -79,10 +80,10 @@ async def apply_in(
         mutate(session)
     if not await tx.update_session(session, expected):
         return False
-    for hook in hooks:
-        await hook(tx, session, previous)
     await tx.append_event(status_event(session, previous))
     await tx.append_broadcast(updated_broadcast(session))
+    for hook in hooks:
+        await hook(tx, session, previous)
     return True
 
 

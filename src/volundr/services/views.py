@@ -17,7 +17,9 @@ def usd(micros: int) -> float:
 
 
 def session_view(s: Session) -> dict[str, Any]:
-    """The session object of the API contract (§2.1), every field always present."""
+    """The session object of the API contract (§2.1), every field always present, plus
+    `max_cost_usd` (the session's budget, null when none)."""
+    max_cost = s.launch.max_cost_micros
     return {
         "id": s.id,
         "name": s.name,
@@ -46,4 +48,5 @@ def session_view(s: Session) -> dict[str, Any]:
         "activity_state": s.activity_state,
         "activity_metadata": s.activity_metadata,
         "task_type": None,
+        "max_cost_usd": None if max_cost is None else usd(max_cost),
     }

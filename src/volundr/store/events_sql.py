@@ -1,4 +1,4 @@
-"""SQL for session events, their per-type counts, and usage records (mixed into SqlTx).
+"""SQL for session events and their per-type counts (mixed into SqlTx).
 
 Counts live in `session_event_counts`, updated in the transaction that inserts events, so
 `/events/counts` reads a handful of rows whatever the size of the log. The token timeline
@@ -10,19 +10,10 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    and_,
-    case,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-)
+from sqlalchemy import BigInteger, delete, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -30,10 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from volundr.domain.errors import DuplicateKey
-from volundr.domain.models import Principal, SessionEvent
-from volundr.domain.usage import UsageRecord
-from volundr.ports import EventQuery, TokenBucket, UsageTotals
-from volundr.store.tables import session_event_counts, session_events, usage_records
+from volundr.domain.models import SessionEvent
+from volundr.ports import EventQuery, TokenBucket
+from volundr.store.tables import session_event_counts, session_events
 
 _SQLITE_ROWS_PER_INSERT = 500
 """14 values per row: 7,000 parameters per statement, well under SQLite's 32,766."""
@@ -70,7 +60,7 @@ def row_to_event(row: RowMapping) -> SessionEvent:
 
 
 class EventsSqlMixin:
-    """The events and usage part of `StoreTx` for SqlTx (which provides `_conn`)."""
+    """The events part of `StoreTx` for SqlTx (which provides `_conn`)."""
 
     _conn: AsyncConnection
 
@@ -193,36 +183,6 @@ class EventsSqlMixin:
             TokenBucket(int(b), int(tin or 0), int(tout or 0), int(cost or 0))
             for b, tin, tout, cost in rows
         ]
-
-    # ------------------------------------------------------------------ usage
-
-    async def insert_usage(self, record: UsageRecord) -> None:
-        values = {column.name: getattr(record, column.name) for column in usage_records.c}
-        try:
-            await self._conn.execute(insert(usage_records).values(**values))
-        except IntegrityError as exc:
-            raise DuplicateKey() from exc
-
-    async def usage_by_key(self, session_id: str, key: str) -> UsageRecord | None:
-        t = usage_records
-        stmt = select(t).where(t.c.session_id == session_id, t.c.idempotency_key == key)
-        row = (await self._conn.execute(stmt)).mappings().first()
-        if row is None:
-            return None
-        return UsageRecord(**{column.name: row[column.name] for column in t.c})
-
-    async def usage_totals(self, principal: Principal, since: datetime) -> UsageTotals:
-        t = usage_records
-        stmt = select(
-            func.coalesce(func.sum(t.c.tokens), 0),
-            func.coalesce(func.sum(case((t.c.provider == "local", t.c.tokens), else_=0)), 0),
-            func.coalesce(func.sum(case((t.c.provider == "cloud", t.c.tokens), else_=0)), 0),
-            func.coalesce(func.sum(t.c.cost_micros), 0),
-        ).where(and_(t.c.tenant_id == principal.tenant_id, t.c.recorded_at >= since))
-        if not principal.is_admin:
-            stmt = stmt.where(t.c.owner_id == principal.user_id)
-        tokens, local, cloud, cost = (await self._conn.execute(stmt)).one()
-        return UsageTotals(int(tokens), int(local), int(cloud), int(cost))
 
 
 def _sqlite_values(ev: SessionEvent) -> tuple[Any, ...]:

@@ -20,16 +20,18 @@ from volundr.domain.clock import utcnow
 from volundr.domain.errors import StoreUnavailable
 from volundr.domain.models import Broadcast, Principal, Session, SessionEvent, SessionStatus
 from volundr.ports import SessionQuery
+from volundr.store.chronicles_sql import ChronicleSqlMixin
 from volundr.store.events_sql import EventsSqlMixin
 from volundr.store.mapping import row_to_session, session_to_row
 from volundr.store.tables import outbox, sessions
+from volundr.store.usage_sql import UsageSqlMixin
 from volundr.store.workspaces_sql import WorkspaceSqlMixin
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 OUTBOX_LOCK = 0x766F6C756E6472  # "volundr": the advisory lock key of outbox appends
 
 
-class SqlTx(EventsSqlMixin, WorkspaceSqlMixin):
+class SqlTx(EventsSqlMixin, UsageSqlMixin, WorkspaceSqlMixin, ChronicleSqlMixin):
     """StoreTx over one SQLAlchemy connection inside an open transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -48,6 +50,7 @@ class SqlTx(EventsSqlMixin, WorkspaceSqlMixin):
 
     async def insert_session(self, session: Session) -> None:
         await self._conn.execute(insert(sessions).values(**session_to_row(session)))
+        await self.count_session(session.tenant_id, session.owner_id, 1)
 
     async def update_session(self, session: Session, expected_version: int) -> bool:
         values = session_to_row(session)
@@ -65,7 +68,13 @@ class SqlTx(EventsSqlMixin, WorkspaceSqlMixin):
 
     async def delete_session(self, session_id: str) -> None:
         await self.delete_events_of(session_id)
-        await self._conn.execute(delete(sessions).where(sessions.c.id == session_id))
+        deleted = await self._conn.execute(
+            delete(sessions)
+            .where(sessions.c.id == session_id)
+            .returning(sessions.c.tenant_id, sessions.c.owner_id)
+        )
+        for tenant_id, owner_id in deleted.all():
+            await self.count_session(tenant_id, owner_id, -1)
 
     async def list_sessions(self, query: SessionQuery) -> list[Session]:
         p = query.principal

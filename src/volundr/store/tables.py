@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     Index,
     Integer,
     MetaData,
@@ -55,7 +56,27 @@ sessions = Table(
     Index("ix_sessions_scope_created", "tenant_id", "owner_id", "created_at", "id"),
     Index("ix_sessions_tenant_created", "tenant_id", "created_at", "id"),
     Index("ix_sessions_status", "status"),
+    Index(
+        "ix_sessions_running",
+        "tenant_id",
+        "owner_id",
+        sqlite_where=text("status = 'running'"),
+        postgresql_where=text("status = 'running'"),
+    ),
 )
+"""`ix_sessions_running` holds only running sessions: `/stats` counts them without reading
+the others."""
+
+session_counts = Table(
+    "session_counts",
+    metadata,
+    Column("tenant_id", String(255), nullable=False),
+    Column("owner_id", String(255), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "owner_id", name="pk_session_counts"),
+)
+"""Session records per owner, kept in step by every insert and delete of a session, so
+`total_sessions` reads one row per owner however many sessions exist."""
 
 session_events = Table(
     "session_events",
@@ -129,6 +150,21 @@ usage_records = Table(
 )
 """No foreign key to `sessions`: usage outlives its session (spend stays in `/stats`)."""
 
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("tenant_id", String(255), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("owner_id", String(255), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("tokens", BigInteger, nullable=False),
+    Column("cost_micros", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "day", "owner_id", "provider", name="pk_usage_daily"),
+)
+"""Usage records summed per owner, UTC calendar day and provider, updated in the transaction
+that inserts each record (`cost_micros` skips unpriced records). Today's stats and daily
+budgets read a few rows of it instead of the day's records."""
+
 workspaces = Table(
     "workspaces",
     metadata,
@@ -164,3 +200,56 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_outbox_created", "created_at"),
 )
+
+chronicles = Table(
+    "chronicles",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("session_id", String(36)),
+    Column("origin_session_id", String(36), nullable=False),
+    Column("owner_id", String(255), nullable=False),
+    Column("tenant_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("project", String(500), nullable=False),
+    Column("repo", String(500), nullable=False),
+    Column("branch", String(255), nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("config_snapshot", JsonDoc, nullable=False),
+    Column("summary", Text),
+    Column("key_changes", JsonDoc, nullable=False),
+    Column("unfinished_work", Text),
+    Column("duration_seconds", BigInteger),
+    Column("run_started_at", UTCDateTime, nullable=False),
+    Column("run_ended_at", UTCDateTime),
+    Column("end_reason", Text),
+    Column("parent_chronicle_id", String(36)),
+    Column("tags", JsonDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("origin_session_id", "run_started_at", name="uq_chronicles_run"),
+    Index("ix_chronicles_session_created", "session_id", "created_at", "id"),
+)
+"""One row per run. No foreign key to `sessions`: a chronicle outlives its session
+(`session_id` is cleared then; `origin_session_id` finds the run's usage records).
+`uq_chronicles_run` keeps concurrent writers from drafting two chronicles of one run."""
+
+chronicle_entries = Table(
+    "chronicle_entries",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("chronicle_id", String(36), nullable=False),
+    Column("t", BigInteger, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("label", String(1000), nullable=False),
+    Column("tokens", BigInteger),
+    Column("action", String(16)),
+    Column("insertions", BigInteger),
+    Column("deletions", BigInteger),
+    Column("hash", String(40)),
+    Column("exit_code", BigInteger),
+    Column("identity", String(64), nullable=False),
+    UniqueConstraint("chronicle_id", "identity", name="uq_chronicle_entries_identity"),
+    Index("ix_chronicle_entries_order", "chronicle_id", "t", "seq"),
+)
+"""Timeline entries of a run (API §8.4), posted or translated from ingested events;
+`identity` (a hash of t, type, label, action, hash) makes a repeated entry a no-op."""
