@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from decimal import Decimal
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,20 +27,24 @@ from volundr.bus.inprocess import InProcessNotifier
 from volundr.bus.outbox import SqlOutbox
 from volundr.config import Settings
 from volundr.domain.policy import RepoPolicy
+from volundr.domain.pricing import to_micros
 from volundr.ports import Notifier, Runtime
 from volundr.services.activity import ActivityService, MessageService
+from volundr.services.autostop import AutoStop
+from volundr.services.budgets import DailyBudget, SessionBudget
 from volundr.services.chronicles import ChronicleService
 from volundr.services.credentials import RuntimeCredentials
 from volundr.services.diffs import DiffService
 from volundr.services.events import EventService
 from volundr.services.hub import EventHub, HubConfig
+from volundr.services.idle import IdleWatch
 from volundr.services.logs import LogService
 from volundr.services.models import ModelCatalogue
 from volundr.services.retention import Retention, RetentionPolicy
 from volundr.services.sessions import ServiceConfig, SessionService
 from volundr.services.stats import StatsService
 from volundr.services.supervisor import Supervisor, Timeouts
-from volundr.services.transitions import Transitioner
+from volundr.services.transitions import Transitioner, TransitionHook
 from volundr.services.usage import UsageService
 from volundr.services.workspace_ledger import WorkspaceLedger
 from volundr.services.workspaces import WorkspaceService
@@ -84,7 +89,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         transitions = Transitioner(
             store,
             notifier,
-            on_transition=[ledger.on_transition, chronicles.on_transition],
+            on_transition=[*budget_hooks(settings), ledger.on_transition, chronicles.on_transition],
             on_delete=[ledger.on_delete, chronicles.on_delete],
         )
         supervisor = Supervisor(
@@ -108,6 +113,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             config=service_config(settings),
         )
         app.state.stats = StatsService(store)
+        install_autostop(app, settings, store)
         install_reporting(app, settings, store, notifier, chosen_runtime)
         install_workspaces(app, settings, store, chosen_runtime, ledger)
         app.state.hub = hub = EventHub(
@@ -117,6 +123,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         await hub.start()
         await supervisor.recover()
         supervisor.start_health_checks()
+        app.state.idle.start()
         if settings.workspaces.retention_enabled:
             app.state.retention.start()
         log.info("Volundr ready (data in %s)", settings.home)
@@ -126,6 +133,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             await app.state.retention.close()
             await ledger.close()
             await hub.close()
+            await app.state.idle.close()
+            await app.state.autostop.close()
             await supervisor.close()
             await store.close()
 
@@ -187,6 +196,21 @@ def _days(value: float | None) -> timedelta | None:
     return timedelta(days=value) if value is not None else None
 
 
+def budget_hooks(settings: Settings) -> list[TransitionHook]:
+    """The daily budget's check of every start, when `budgets.user_daily_cost_usd` is set."""
+    limit = settings.budgets.user_daily_cost_usd
+    return [] if limit is None else [DailyBudget(to_micros(limit)).on_transition]
+
+
+def install_autostop(app: FastAPI, settings: Settings, store: SqlStore) -> None:
+    """The server's own stops: session budgets (after usage reports) and idle timeouts."""
+    app.state.autostop = autostop = AutoStop(app.state.sessions)
+    app.state.idle = IdleWatch(
+        store=store, agents=settings.agents.all_templates(), autostop=autostop,
+        interval_s=settings.runtime.health_interval_s,
+    )  # fmt: skip
+
+
 def install_reporting(
     app: FastAPI, settings: Settings, store: SqlStore, notifier: Notifier, runtime: Runtime
 ) -> None:
@@ -197,7 +221,9 @@ def install_reporting(
     app.state.models = catalogue
     app.state.credentials = RuntimeCredentials(store)
     app.state.events = EventService(store, app.state.chronicles)
-    app.state.usage = UsageService(store, notifier, catalogue)
+    app.state.usage = UsageService(
+        store, notifier, catalogue, after_count=SessionBudget(app.state.autostop).after_usage
+    )
     app.state.activity = ActivityService(store, notifier)
     app.state.messages = MessageService(store, runtime, settings.agents.all_templates())
 
@@ -213,7 +239,12 @@ def service_config(settings: Settings) -> ServiceConfig:
         ),
         public_url=settings.public_url,
         callback_url=settings.callback_url or settings.public_url,
+        session_max_cost_micros=_micros(settings.budgets.session_max_cost_usd),
     )
+
+
+def _micros(usd: Decimal | None) -> int | None:
+    return None if usd is None else max(1, to_micros(usd))
 
 
 def hub_config(settings: Settings) -> HubConfig:

@@ -111,6 +111,36 @@ def test_a_claude_code_session_becomes_events_usage_and_activity(
         assert session_processes(sid) == []
         final = [e["event_type"] for e in events(api, sid)]
         assert final[-1] == "session_stop"
+        check_chronicle(api, sid, workspace, tokens)
+
+
+def check_chronicle(api: httpx.Client, sid: str, workspace: Path, tokens: int) -> None:
+    """The run's chronicle, field by field, against the transcripts and the real repo."""
+    session = api.get(f"/sessions/{sid}").json()
+    chronicle = api.get(f"/sessions/{sid}/chronicle").json()
+    assert chronicle["status"] == "complete" and chronicle["end_reason"] is None
+    assert chronicle["summary"] == "Added `tests/test_greet.py` and committed it."
+    assert (chronicle["project"], chronicle["repo"], chronicle["branch"]) == (
+        Path(session["repo"]).name, session["repo"], session["branch"],
+    )  # fmt: skip
+    test_lines = len((workspace / "tests" / "test_greet.py").read_text().splitlines())
+    assert chronicle["files"] == [
+        {"path": "greet.py", "status": "new", "ins": 2, "del": 0},
+        {"path": "README.md", "status": "mod", "ins": 2, "del": 0},
+        {"path": "tests/test_greet.py", "status": "new", "ins": test_lines, "del": 0},
+    ]
+    assert [(c["hash"], c["msg"]) for c in chronicle["commits"]] == [
+        (git("rev-parse", "--short=7", "HEAD", cwd=workspace), "Test greet"),
+        (git("rev-parse", "--short=7", "HEAD~1", cwd=workspace), "Add greet module"),
+    ]
+    assert chronicle["token_usage"] == sum(chronicle["token_burn"]) == tokens
+    assert chronicle["cost"] == session["cost"]
+    assert isinstance(chronicle["duration_seconds"], int)
+    timeline = api.get(f"/chronicles/{sid}/timeline").json()
+    assert [e["type"] for e in timeline["events"]] == [
+        "session", "file", "file", "terminal", "terminal", "git", "file", "terminal", "git",
+    ]  # fmt: skip
+    assert [e["exit"] for e in timeline["events"] if e["type"] == "terminal"] == [2, 0, 0]
 
 
 def test_totals_are_exact_when_every_report_is_retried(

@@ -2,8 +2,8 @@
 
 Every report is spooled to disk first (`Spool`), then one worker sends the spool's head:
 consecutive events as one batch (`POST /sessions/{id}/events`, ≤ 500), usage reports with
-their `Idempotency-Key`, activity reports as they are. A delivered report is acknowledged;
-a report the API cannot take now (unreachable, 5xx, 401, 429) is retried with backoff
+their `Idempotency-Key`, activity and chronicle reports as they are. A delivered report is
+acknowledged; a report the API cannot take now (unreachable, 5xx, 401, 429) is retried with backoff
 forever (a restarted host resumes from the spool); one the API rejects for good (404,
 409, 422) is logged and dropped — in a batch, the batch is first retried item by item so
 one bad event does not take the others with it. Event ids (`<run>-<n>`) and usage keys make
@@ -84,6 +84,10 @@ class ReportSender:
     def activity(self, state: str, metadata: dict[str, Any]) -> None:
         self._put({"kind": "activity", "body": {"state": state, "metadata": metadata}})
 
+    def chronicle(self, body: dict[str, Any]) -> None:
+        """Queue a chronicle report (`POST …/chronicle`; repeating one is harmless)."""
+        self._put({"kind": "chronicle", "body": body})
+
     def _put(self, item: dict[str, Any]) -> None:
         if self._spool is None:
             return
@@ -154,8 +158,8 @@ class ReportSender:
         elif kind == "usage":
             url, body = f"{self._base}/usage", first["body"]
             headers["Idempotency-Key"] = str(first["key"])
-        else:
-            url, body = f"{self._base}/activity", first["body"]
+        else:  # activity, chronicle: the kind is the endpoint
+            url, body = f"{self._base}/{kind}", first["body"]
         try:
             await post_json(url, body, self._token, self._timeout_s, headers)
         except ReportError as exc:

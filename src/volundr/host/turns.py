@@ -25,7 +25,16 @@ from typing import Any
 from volundr.domain.models import AgentTemplate
 from volundr.host.agent import Agent, AgentError
 from volundr.host.agents import Adapter, AdapterError, adapter_for
-from volundr.host.agents.base import Activity, CheckHead, Emit, Output, Resume, Usage, preview
+from volundr.host.agents.base import (
+    Activity,
+    CheckHead,
+    Emit,
+    Output,
+    Resume,
+    Summary,
+    Usage,
+    preview,
+)
 from volundr.host.gitwatch import HeadWatcher
 from volundr.host.logwriter import LogWriter
 from volundr.host.procs import ChildReaper
@@ -210,6 +219,8 @@ class Turns:
             self._save_resume(out.agent_session_id)
         elif isinstance(out, CheckHead):
             await self._commits()
+        elif isinstance(out, Summary):
+            self._reports.chronicle({"summary": out.text})
 
     async def _commits(self) -> None:
         if self._head is None:

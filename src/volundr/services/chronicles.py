@@ -51,7 +51,11 @@ class ChronicleService:
     # ------------------------------------------------------------------ hooks
 
     async def on_transition(self, tx: StoreTx, session: Session, previous: SessionStatus) -> None:
-        """Complete the run's chronicle when the run ends (→ stopped/failed)."""
+        """Complete the run's chronicle when the run ends (→ stopped/failed); once the
+        workspace is ready (→ running), record the branch it really checked out."""
+        if session.status is SessionStatus.RUNNING:
+            await self._resolve_branch(tx, session)
+            return
         if session.status not in _RUN_ENDED or not previous.is_active:
             return
         chronicle, created = await self._run_chronicle(tx, session)
@@ -60,6 +64,19 @@ class ChronicleService:
         chronicle.end_reason = session.error
         chronicle.updated_at = session.updated_at
         await self._save(tx, chronicle, created)
+
+    async def _resolve_branch(self, tx: StoreTx, session: Session) -> None:
+        """A draft made before the clone knew only the requested branch (`""` = default)."""
+        chronicle = await tx.latest_chronicle(session.id)
+        branch = session.source.branch
+        run_start = session.run_started_at or session.created_at
+        if chronicle is None or chronicle.run_started_at != run_start or chronicle.branch:
+            return
+        if branch:
+            chronicle.branch = branch
+            chronicle.config_snapshot = {**chronicle.config_snapshot, "branch": branch}
+            chronicle.updated_at = session.updated_at
+            await self._save(tx, chronicle, created=False)
 
     async def on_delete(self, tx: StoreTx, session: Session, cleanup: frozenset[str]) -> None:
         """With `chronicles` cleanup delete them (publishing `chronicle_deleted` each),

@@ -8,7 +8,8 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -96,6 +97,8 @@ class ServiceConfig:
     profiles: frozenset[str] = frozenset()
     credentials: frozenset[str] = frozenset()
     """Names of the configured workspace templates, resource profiles and credentials."""
+    session_max_cost_micros: int | None = None
+    """`max_cost_usd` of sessions created without one (None = no limit)."""
 
 
 class SessionService:
@@ -186,6 +189,10 @@ class SessionService:
             preset_id=new.preset_id,
             launch=new.options,
         )
+        if new.options.max_cost_micros is None:
+            session.launch = replace(
+                new.options, max_cost_micros=self._config.session_max_cost_micros
+            )
         token = new_runtime_token(session.id)
         async with self._store.transaction() as tx:
             await tx.insert_session(session)
@@ -247,7 +254,33 @@ class SessionService:
         await self._transitions.apply(session_id, Operation.STOP)
         return await self._finish_stop(session_id)
 
-    async def _finish_stop(self, session_id: str) -> Session:
+    async def stop_for(
+        self, session_id: str, reason: str, still: Callable[[Session], bool]
+    ) -> bool:
+        """The server's own stop (budget, idle): → stopping → stopped, both transitions
+        setting `error = reason`. Nothing is done (False) when the session is gone or not
+        stoppable, or `still(session)` is false when re-read in the stop's transaction.
+        Raises RuntimeFailure when the runtime could not be stopped (session `failed`)."""
+
+        def stopping(s: Session) -> None:
+            s.error = reason
+
+        for _ in range(20):
+            async with self._store.transaction() as tx:
+                session = await tx.get_session(session_id)
+                if session is None or lifecycle.target(Operation.STOP, session.status) is None:
+                    return False
+                if not still(session):
+                    return False
+                won = await self._transitions.apply_in(tx, session, Operation.STOP, stopping)
+            if won:
+                log.info("session %s: stopping: %s", session_id, reason)
+                self._transitions.wake()
+                await self._finish_stop(session_id, reason)
+                return True
+        raise RuntimeError(f"session {session_id}: stop kept losing")
+
+    async def _finish_stop(self, session_id: str, reason: str | None = None) -> Session:
         await self._supervisor.halt(session_id)
         session = await self._read(session_id)
         try:
@@ -262,7 +295,12 @@ class SessionService:
             with contextlib.suppress(InvalidTransition):
                 await self._transitions.apply(session_id, Operation.FAIL, failed)
             raise RuntimeFailure(f"Failed to stop session {session_id}: {exc.message}") from exc
-        outcome = await self._transitions.apply(session_id, Operation.STOPPED, run_ended)
+        def ended(s: Session) -> None:
+            run_ended(s)
+            if reason is not None:
+                s.error = reason
+
+        outcome = await self._transitions.apply(session_id, Operation.STOPPED, ended)
         return outcome.session
 
     async def archive(self, principal: Principal, session_id: str) -> Session:

@@ -7,6 +7,7 @@ before the state check, and the same key with a different body is a 409.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from volundr.domain.clock import new_id, utcnow
@@ -27,6 +28,8 @@ _MAX_ATTEMPTS = 20
 class Recorded:
     record: UsageRecord
     replayed: bool
+    session: Session | None = None
+    """The session as the report left it (None when replayed)."""
 
 
 class _LostRace(Exception):
@@ -34,10 +37,20 @@ class _LostRace(Exception):
 
 
 class UsageService:
-    def __init__(self, store: SessionStore, notifier: Notifier, catalogue: ModelCatalogue) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        notifier: Notifier,
+        catalogue: ModelCatalogue,
+        *,
+        after_count: Callable[[Session], None] = lambda _session: None,
+    ) -> None:
+        """`after_count` is called with the session once a report's transaction committed
+        (the session budget check); it must not block."""
         self._store = store
         self._notifier = notifier
         self._catalogue = catalogue
+        self._after_count = after_count
 
     async def report(
         self, caller: ReportCaller, session_id: str, report: UsageReport, key: str | None = None
@@ -48,8 +61,9 @@ class UsageService:
                     outcome = await self._report_in(tx, caller, session_id, report, key)
             except (DuplicateKey, _LostRace):
                 continue
-            if not outcome.replayed:
+            if outcome.session is not None:
                 self._notifier.notify()
+                self._after_count(outcome.session)
             return outcome
         raise RuntimeError(f"session {session_id}: usage report kept losing races")
 
@@ -78,7 +92,7 @@ class UsageService:
         record = self._record(session, report, key, fingerprint)
         await tx.insert_usage(record)
         await self._count(tx, session, record)
-        return Recorded(record, replayed=False)
+        return Recorded(record, replayed=False, session=session)
 
     def _record(
         self, session: Session, report: UsageReport, key: str | None, fingerprint: str

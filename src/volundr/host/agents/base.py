@@ -68,7 +68,14 @@ class CheckHead:
     """A command may have moved HEAD (e.g. `git commit`): look now, report new commits."""
 
 
-Output = Emit | Usage | Activity | Resume | CheckHead
+@dataclass(frozen=True)
+class Summary:
+    """What the agent said it did (e.g. Claude Code's result text): the chronicle summary."""
+
+    text: str
+
+
+Output = Emit | Usage | Activity | Resume | CheckHead | Summary
 
 
 class Adapter(Protocol):

@@ -19,6 +19,7 @@ from volundr.host.agents.base import (
     Emit,
     Output,
     Resume,
+    Summary,
     Usage,
     as_int,
     log,
@@ -38,6 +39,8 @@ from volundr.host.agents.tools import (
 
 FILE_TOOLS = frozenset({"Write", "Edit", "MultiEdit", "NotebookEdit"})
 SHELL_TOOLS = frozenset({"Bash"})
+SUMMARY_CHARS = 100_000
+"""The chronicle takes summaries up to this long."""
 
 
 @dataclass
@@ -223,9 +226,12 @@ class ClaudeCodeAdapter:
         result_id = str(obj.get("uuid") or uuid.uuid4())
         out += self._usage(obj, result_id)
         subtype = str(obj.get("subtype") or "")
+        text = obj.get("result")
         if obj.get("is_error") or subtype.startswith("error"):
-            message = obj.get("result") if isinstance(obj.get("result"), str) else subtype
+            message = text if isinstance(text, str) else subtype
             out.append(Emit("error", {"message": str(message)[:1000], "subtype": subtype}))
+        elif isinstance(text, str) and text.strip():
+            out.append(Summary(text.strip()[:SUMMARY_CHARS]))
         meta = {
             "num_turns": as_int(obj.get("num_turns")),
             "duration_ms": as_int(obj.get("duration_ms")),
