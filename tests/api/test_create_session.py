@@ -24,6 +24,7 @@ SESSION_KEYS = {
     "updated_at", "last_active", "message_count", "tokens_used", "cost", "pod_name", "error",
     "tracker_issue_id", "issue_tracker_url", "preset_id", "archived_at", "owner_id", "tenant_id",
     "activity_state", "activity_metadata", "agent", "repo", "branch", "task_type",
+    "max_cost_usd",  # beyond the contract: the session's budget (README, Budgets)
 }
 
 

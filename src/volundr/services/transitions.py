@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from volundr.domain import lifecycle
 from volundr.domain.clock import new_id, utcnow
-from volundr.domain.errors import SessionNotFound
+from volundr.domain.errors import DuplicateKey, SessionNotFound
 from volundr.domain.lifecycle import Operation
 from volundr.domain.models import Broadcast, Session, SessionEvent, SessionStatus
 from volundr.ports import Notifier, SessionStore, StoreTx
@@ -123,12 +123,15 @@ class Transitioner:
         status (after any concurrent change) does not allow `operation`.
         """
         for _ in range(_MAX_CAS_RETRIES):
-            async with self._store.transaction() as tx:
-                session = await tx.get_session(session_id)
-                if session is None:
-                    raise SessionNotFound(session_id)
-                previous = session.status
-                won = await apply_in(tx, session, operation, mutate, self._on_transition)
+            try:
+                async with self._store.transaction() as tx:
+                    session = await tx.get_session(session_id)
+                    if session is None:
+                        raise SessionNotFound(session_id)
+                    previous = session.status
+                    won = await apply_in(tx, session, operation, mutate, self._on_transition)
+            except DuplicateKey:  # a hook raced a concurrent writer (PostgreSQL): again
+                continue
             if won:
                 log.info(
                     "session %s: %s → %s%s", session_id, previous.value, session.status.value,
