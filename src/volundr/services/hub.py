@@ -211,6 +211,11 @@ class EventHub:
                     await self._notifier.wait(seen)
 
     async def _read_new(self) -> None:
+        if not self._subs:  # nobody to fan out to: just move past what is committed
+            page = await self._outbox.read(0, limit=0)
+            if not self._subs:  # (one that subscribed meanwhile must get what follows)
+                self.last_id = max(self.last_id, page.newest_id)
+                return
         while True:
             page = await self._outbox.read(self.last_id, limit=READ_PAGE)
             touched: dict[Subscription, None] = {}
