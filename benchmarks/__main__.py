@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import create_to_running, events, http_api, sse, workspace
+from benchmarks import create_to_running, events, http_api, sse, stats, workspace
 
 SUITES = {"http": http_api.run, "start": create_to_running.run, "sse": sse.run,
-          "workspace": workspace.run, "events": events.run}
+          "workspace": workspace.run, "events": events.run, "stats": stats.run}
 
 
 def main(names: list[str]) -> None:

@@ -8,6 +8,7 @@ read-then-write never fails half-way with a busy snapshot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -175,7 +176,11 @@ class SqlStore:
                     try:
                         yield tx
                     except BaseException:
-                        await conn.exec_driver_sql("ROLLBACK")
+                        # A cancellation inside a statement leaves the connection needing a
+                        # rollback SQLAlchemy refuses; the original exception must win (a
+                        # swallowed CancelledError keeps a background loop from stopping).
+                        with contextlib.suppress(Exception):
+                            await conn.exec_driver_sql("ROLLBACK")
                         raise
                     await conn.exec_driver_sql("COMMIT")
                 else:

@@ -106,10 +106,9 @@ class UsageSqlMixin:
         if not principal.is_admin:
             counts = counts.where(session_counts.c.owner_id == principal.user_id)
             running = running.where(sessions.c.owner_id == principal.user_id)
-        total = (await self._conn.execute(counts)).scalar_one()
-        return SessionTotals(
-            total=int(total), running=int((await self._conn.execute(running)).scalar_one())
-        )
+        stmt = select(counts.scalar_subquery(), running.scalar_subquery())
+        total, live = (await self._conn.execute(stmt)).one()
+        return SessionTotals(total=int(total), running=int(live))
 
     def _upsert(self, table: Any) -> Any:
         maker = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
