@@ -40,6 +40,7 @@ async def test_every_transition_and_change_is_broadcast_once(
         ("session_updated", "running"),  # PUT
         ("session_updated", "stopping"),
         ("session_updated", "stopped"),
+        ("chronicle_created", "complete"),  # the run ended (API §8.2)
         ("session_updated", "archived"),
         ("session_updated", "stopped"),  # restore
         ("session_deleted", {"id": sid}),

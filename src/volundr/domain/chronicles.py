@@ -155,7 +155,9 @@ def translate(
     if event_type not in TRANSLATED_EVENTS:
         return None
     given_t = data.get("t")
-    t = int(given_t) if _natural(given_t) else seconds_into_run(run_start, timestamp)
+    t = given_t if isinstance(given_t, int) and _natural(given_t) else seconds_into_run(
+        run_start, timestamp
+    )
     if event_type in _FILE_EVENTS:
         label = _text(data.get("path")) or _text(data.get("label"))
         if not label:
