@@ -197,9 +197,11 @@ def _days(value: float | None) -> timedelta | None:
 
 
 def budget_hooks(settings: Settings) -> list[TransitionHook]:
-    """The daily budget's check of every start, when `budgets.user_daily_cost_usd` is set."""
+    """Checks of every start: the session's own budget, and the daily budget when
+    `budgets.user_daily_cost_usd` is set."""
     limit = settings.budgets.user_daily_cost_usd
-    return [] if limit is None else [DailyBudget(to_micros(limit)).on_transition]
+    daily = [] if limit is None else [DailyBudget(to_micros(limit)).on_transition]
+    return [SessionBudget.on_transition, *daily]
 
 
 def install_autostop(app: FastAPI, settings: Settings, store: SqlStore) -> None:

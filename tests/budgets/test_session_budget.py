@@ -47,7 +47,7 @@ async def test_a_report_reaching_the_budget_stops_the_session_with_the_reason(
     ]
 
 
-async def test_a_later_start_clears_the_reason(
+async def test_a_spent_session_restarts_only_once_its_budget_is_raised(
     server: LiveServer, wait_for_status: Callable[..., Awaitable[dict[str, Any]]]
 ) -> None:
     api = server.api
@@ -56,6 +56,13 @@ async def test_a_later_start_clears_the_reason(
     assert (await wait_for_status(api, sid, "stopped"))["error"] == (
         "Budget exceeded: cost $0.000001 reached max_cost_usd $0.000001"
     )
+    refused = await api.post(f"/sessions/{sid}/start")
+    assert refused.status_code == 409
+    assert refused.json() == {"detail": f"Cannot start session {sid}: its cost $0.000001 "
+                                        "reached max_cost_usd $0.000001"}  # fmt: skip
+    assert (await api.get(f"/sessions/{sid}")).json()["status"] == "stopped", "nothing written"
+    raised = await api.put(f"/sessions/{sid}", json={"max_cost_usd": 1})
+    assert raised.status_code == 200 and raised.json()["max_cost_usd"] == 1.0
     restarted = await api.post(f"/sessions/{sid}/start")
     assert restarted.status_code == 200
     assert restarted.json()["error"] is None

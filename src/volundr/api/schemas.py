@@ -111,6 +111,9 @@ class UpdateSession(BaseModel):
     model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     branch: NonEmptyBranch | None = None
     tracker_issue_id: Annotated[str, Field(max_length=255)] | None = None
+    max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        default=None, description="Raise or lower the session's budget (beyond the contract)."
+    )
 
 
 class StartSession(BaseModel):

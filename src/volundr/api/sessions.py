@@ -119,7 +119,7 @@ async def update_session(
     """Partial update of name, model, branch or tracker issue (null = unchanged)."""
     changes = SessionChanges(
         name=body.name, model=body.model, branch=body.branch,
-        tracker_issue_id=body.tracker_issue_id,
+        tracker_issue_id=body.tracker_issue_id, max_cost_micros=_micros(body.max_cost_usd),
     )
     return _one(await sessions.update(caller, str(session_id), changes))
 

@@ -44,3 +44,14 @@ class DailyBudgetExhausted(Conflict):
         self.spent_micros = spent_micros
         self.limit_micros = limit_micros
         self.resets_at = resets_at
+
+
+class SessionBudgetExhausted(Conflict):
+    """A session whose cost already reached its `max_cost_usd` cannot start again (409)."""
+
+    def __init__(self, session_id: str, cost_micros: int, max_cost_micros: int) -> None:
+        super().__init__(
+            f"Cannot start session {session_id}: its cost {dollars(cost_micros)} reached "
+            f"max_cost_usd {dollars(max_cost_micros)}"
+        )
+        self.session_id = session_id

@@ -2,6 +2,7 @@
 
 - A usage report that brings a session's cost to its maximum gets the session stopped,
   in the background once the report committed (the report itself still succeeds).
+- A restart of a session whose cost already reached its maximum is refused with a 409.
 - A start (a create's first start included) of a user whose usage cost of the current UTC
   day reached the daily budget is refused with a 409, inside the start's transaction, so
   nothing is written.
@@ -9,7 +10,11 @@
 
 from __future__ import annotations
 
-from volundr.domain.budgets import DailyBudgetExhausted, session_over_budget
+from volundr.domain.budgets import (
+    DailyBudgetExhausted,
+    SessionBudgetExhausted,
+    session_over_budget,
+)
 from volundr.domain.clock import next_utc_midnight, utc_day, utcnow
 from volundr.domain.models import Principal, Session, SessionStatus
 from volundr.ports import StoreTx
@@ -35,6 +40,15 @@ class SessionBudget:
             return current.run_started_at == run
 
         self._autostop.request(session.id, reason, same_run)
+
+    @staticmethod
+    async def on_transition(tx: StoreTx, session: Session, previous: SessionStatus) -> None:
+        """Refuse a restart of a session that already spent its whole budget (the run
+        would be stopped at its first usage report)."""
+        limit = session.launch.max_cost_micros
+        if session.status is SessionStatus.STARTING and limit is not None:
+            if session.cost_micros >= limit:
+                raise SessionBudgetExhausted(session.id, session.cost_micros, limit)
 
 
 class DailyBudget:

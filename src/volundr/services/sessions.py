@@ -68,6 +68,7 @@ class SessionChanges:
     model: str | None = None
     branch: str | None = None
     tracker_issue_id: str | None = None
+    max_cost_micros: int | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,8 @@ class SessionService:
                 )
             if changes.tracker_issue_id is not None:
                 session.tracker_issue_id = changes.tracker_issue_id
+            if changes.max_cost_micros is not None:
+                session.launch.max_cost_micros = changes.max_cost_micros
             session.updated_at = utcnow()
             async with self._store.transaction() as tx:
                 won = await tx.update_session(session, expected)
