@@ -102,6 +102,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 stop_s=settings.runtime.stop_timeout_s,
                 health_interval_s=settings.runtime.health_interval_s,
             ),
+            agents=settings.agents.all_templates(),
         )
         app.state.store = store
         app.state.notifier = notifier

@@ -232,10 +232,13 @@ class Settings(BaseSettings):
         "", description="SQLAlchemy async URL; default: SQLite file `volundr.db` in `home`."
     )
     public_url: str = Field(
-        "http://127.0.0.1:8080", description="Base used to build session endpoints."
+        "http://127.0.0.1:8080",
+        description="Base used to build session endpoints; `volundr serve` defaults it to "
+        "the address it serves on.",
     )
     callback_url: str = Field(
-        "", description="URL session hosts use to reach this API (default: `public_url`)."
+        "", description="URL session hosts use to reach this API (default: the address "
+        "`volundr serve` serves on, else `public_url`)."
     )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     agents: AgentsSettings = Field(default_factory=AgentsSettings)
@@ -256,6 +259,17 @@ class Settings(BaseSettings):
         if self.agents.default not in self.agents.all_templates():
             raise ValueError(f"agents.default names an unknown template: {self.agents.default}")
         return self
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on `host:port`: `callback_url`, and
+        `public_url` unless it was configured, become that address (a wildcard host reads
+        as 127.0.0.1, where session hosts on this machine reach it)."""
+        reachable = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        served = f"http://{f'[{reachable}]' if ':' in reachable else reachable}:{port}"
+        update = {} if self.callback_url else {"callback_url": served}
+        if "public_url" not in self.model_fields_set:
+            update["public_url"] = served
+        return self.model_copy(update=update)
 
     @property
     def allow_local_repos(self) -> bool:

@@ -122,3 +122,28 @@ def test_an_error_result_is_reported() -> None:
     assert errors[0].data["subtype"] == "error_max_turns"
     (usage,) = [o for o in out if isinstance(o, Usage)]
     assert (usage.tokens, usage.cost) == (15, Decimal("0.000525"))
+
+
+def test_malformed_assistant_lines_count_for_nothing() -> None:
+    adapter = ClaudeCodeAdapter(("claude",), RECORDED_CWD)
+    adapter.begin_turn()
+    malformed = [
+        b'{"type":"assistant","message":{"content":"notalist"}}',
+        b'{"type":"assistant","message":{"model":"m","content":"notalist"}}',
+        b'{"type":"assistant","message":"notanobject"}',
+        b'{"type":"assistant","message":{"id":"m1","model":"m","content":[1,{"no":"type"}]}}',
+        b'{"type":"assistant","message":{"id":"m2","model":"m","content":[]}}',
+        b'{"type":"assistant"}',
+    ]
+    assert [adapter.feed(line) for line in malformed] == [[]] * len(malformed)
+    well_formed = (
+        b'{"type":"assistant","message":{"id":"m3","model":"m",'
+        b'"content":[{"type":"text","text":"hi"}]}}'
+    )
+    assert [o.event_type for o in adapter.feed(well_formed) if isinstance(o, Emit)] == [
+        "message_assistant"
+    ]
+    (usage,) = [o for o in adapter.feed(
+        b'{"type":"result","uuid":"r","modelUsage":{"m":{"inputTokens":1,"outputTokens":1}}}'
+    ) if isinstance(o, Usage)]  # fmt: skip
+    assert usage.message_count == 1, "only the well-formed message counts"

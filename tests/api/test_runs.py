@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from tests.app_fixtures import LiveServer, LiveServerFactory
+from volundr.runtime.fake import InstantRuntime, SlowRuntime
 from volundr.store.tables import outbox
 
 
@@ -144,3 +147,78 @@ async def test_runtime_reports_need_the_run_token(
     await server.api.post(f"/sessions/{sid}/stop")
     assert (await report(server, sid, body)).status_code == 404
     assert (await server.api.get(f"/sessions/{sid}")).json()["status"] == "stopped"
+
+
+ONESHOT = {
+    "done": {"kind": "command", "command": ["true"], "stop_on_exit": True},
+    "turn": {"kind": "command", "command": ["true"]},
+}
+
+
+async def test_an_agent_exit_reported_while_provisioning_is_applied_once_running(
+    live_server: LiveServerFactory, wait_for_status: Any
+) -> None:
+    """The host's report lands before readiness: it is not dropped (API §3.2)."""
+    live = await live_server(
+        runtime=SlowRuntime(delay_s=0.3), agents={"templates": ONESHOT},
+        runtime_settings={"health_interval_s": 60},
+    )  # fmt: skip
+    ids = {}
+    for name, agent, code in [("a", "done", 0), ("b", "done", 3), ("c", "turn", 0)]:
+        sid = (await live.api.post("/sessions", json={"name": name, "agent": agent})).json()["id"]
+        await wait_for_status(live.api, sid, "provisioning")
+        live.fake.finish_agent(sid, code)
+        response = await report(live, sid, {"phase": "agent_exited", "exit_code": code})
+        assert response.status_code == 204
+        assert (await live.api.get(f"/sessions/{sid}")).json()["status"] == "provisioning"
+        ids[name] = sid
+    stopped = await wait_for_status(live.api, ids["a"], "stopped", timeout=3)
+    assert (stopped["error"], stopped["activity_state"]) == (None, None)
+    failed = await wait_for_status(live.api, ids["b"], "failed", timeout=3)
+    assert failed["error"] == "Agent exited with status 3"
+    idle = await wait_for_status(live.api, ids["c"], "running", timeout=3)
+    for _ in range(100):
+        if idle["activity_state"] == "idle":
+            break
+        await asyncio.sleep(0.02)
+        idle = (await live.api.get(f"/sessions/{ids['c']}")).json()
+    assert (idle["status"], idle["activity_state"]) == ("running", "idle")
+    assert sorted(live.fake.stopped) == sorted([ids["a"], ids["b"]])
+
+
+async def test_health_checks_apply_an_agent_exit_whose_report_was_lost(
+    live_server: LiveServerFactory, wait_for_status: Any
+) -> None:
+    live = await live_server(agents={"templates": ONESHOT})
+    done = (await live.api.post("/sessions", json={"name": "a", "agent": "done"})).json()["id"]
+    turn = (await live.api.post("/sessions", json={"name": "b", "agent": "turn"})).json()["id"]
+    before = await wait_for_status(live.api, turn, "running")
+    await wait_for_status(live.api, done, "running")
+    for sid in (done, turn):
+        live.fake.finish_agent(sid, 0)  # no report: only the runtime's health says so
+    await live.app.state.supervisor.check_running()
+    assert (await live.api.get(f"/sessions/{done}")).json()["status"] == "stopped"
+    idle = (await live.api.get(f"/sessions/{turn}")).json()
+    assert (idle["status"], idle["activity_state"]) == ("running", "idle")
+    assert idle["last_active"] > before["last_active"]
+    await live.app.state.supervisor.check_running()
+    again = (await live.api.get(f"/sessions/{turn}")).json()
+    assert again["last_active"] == idle["last_active"], "an applied exit changes nothing more"
+
+
+async def test_a_re_attached_session_whose_agent_exited_is_ended(
+    live_server: LiveServerFactory, wait_for_status: Any, tmp_path: Path
+) -> None:
+    runtime = InstantRuntime()
+    first = await live_server(
+        runtime=runtime, home=tmp_path / "shared", agents={"templates": ONESHOT}
+    )
+    sid = (await first.api.post("/sessions", json={"name": "a", "agent": "done"})).json()["id"]
+    await wait_for_status(first.api, sid, "running")
+    await first.shutdown()
+    runtime.finish_agent(sid, 2)  # while no server ran
+    second = await live_server(
+        runtime=runtime, home=tmp_path / "shared", agents={"templates": ONESHOT}
+    )
+    failed = (await second.api.get(f"/sessions/{sid}")).json()
+    assert (failed["status"], failed["error"]) == ("failed", "Agent exited with status 2")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from tests.e2e.conftest import ServerProcess, git, session_processes, wait_status
 
@@ -64,6 +68,7 @@ def test_session_reaches_running_edits_workspace_and_stops(
         assert elapsed < 2.0
         assert running["branch"] == "main"
         assert str(running["pod_name"]).startswith("local-")
+        assert running["chat_endpoint"] == f"ws://127.0.0.1:{server.port}/s/{sid}/session"
         workspace = server.home / "sessions" / sid / "workspace"
         assert running["code_endpoint"] == f"file://{workspace}"
         _wait_for_file(workspace / "PROMPT.txt")
@@ -180,8 +185,10 @@ def test_failures_reach_the_session_error(
         ).json()["id"]
         body = wait_status(api, sid, {"failed", "running"})
         assert body["status"] == "failed"
-        assert "not installed" in str(body["error"])
-        assert str(body["error"]).startswith("Provisioning failed:")
+        assert body["error"] == (
+            "Provisioning failed: agent 'missing' not installed: "
+            "volundr-no-such-agent-xyz not found in PATH"
+        )
         assert session_processes(sid) == []
 
         gone = api.post(
@@ -193,7 +200,8 @@ def test_failures_reach_the_session_error(
         ).json()["id"]
         body = wait_status(api, gone, {"failed", "running"})
         assert body["status"] == "failed"
-        assert "clone failed" in str(body["error"])
+        missing = tmp_path / "does-not-exist"
+        assert body["error"] == f"Provisioning failed: clone failed: repository not found: {missing}"
 
         missing_base = api.post(
             "/sessions",
@@ -205,6 +213,25 @@ def test_failures_reach_the_session_error(
         body = wait_status(api, missing_base, {"failed", "running"})
         assert body["status"] == "failed"
         assert "nope" in str(body["error"])
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs an ssh client")
+def test_an_unreachable_ssh_remote_fails_naming_the_connection_error(
+    server_factory: Callable[[dict[str, object]], ServerProcess],
+    agent_script: Callable[[str], Path],
+) -> None:
+    server = server_factory(_config(agent_script("exec sleep 600\n")))
+    port = _refused_port()
+    with server.client() as api:
+        sid = api.post(
+            "/sessions",
+            json={"name": "no-ssh", "source": {"repo": f"ssh://git@127.0.0.1:{port}/x.git"}},
+        ).json()["id"]
+        body = wait_status(api, sid, {"failed", "running"})
+    assert body["error"] == (
+        "Provisioning failed: clone failed: Could not read from remote repository "
+        f"(ssh: connect to host 127.0.0.1 port {port}: Connection refused)"
+    )
 
 
 def test_agent_exit_follows_stop_on_exit(
@@ -243,6 +270,13 @@ def test_agent_exit_follows_stop_on_exit(
         assert idle["status"] == "running"
         assert idle["activity_state"] == "idle"
         api.post(f"/sessions/{ids['idle']}/stop")
+
+
+def _refused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _wait_for_file(path: Path, timeout: float = 5) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from volundr.domain.models import AgentTemplate
-from volundr.host.agent import AgentError, build_argv, build_env, find_executable
+from volundr.host.agent import (
+    AgentError,
+    build_argv,
+    build_env,
+    find_executable,
+    resolve_executable,
+)
 
 
 def template(kind: str, *command: str, **env: str) -> AgentTemplate:
@@ -71,6 +77,25 @@ def test_find_executable_uses_the_agent_path_and_relative_paths_from_cwd(tmp_pat
     assert find_executable("bin/tool", {}, tmp_path) == str(tmp_path / "bin" / "tool")
     assert find_executable(str(tool), {}, Path("/")) == str(tool)
 
+
+
+def test_an_agent_that_cannot_be_found_or_run_is_named_with_the_reason(tmp_path: Path) -> None:
+    tool = tmp_path / "bin" / "tool"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    path = {"PATH": str(tool.parent)}
+    with pytest.raises(AgentError) as caught:
+        resolve_executable("aider", "/nonexistent/agent-bin", path, tmp_path)
+    assert str(caught.value) == "agent 'aider' not installed: /nonexistent/agent-bin not found"
+    with pytest.raises(AgentError) as caught:
+        resolve_executable("aider", "nope", path, tmp_path)
+    assert str(caught.value) == "agent 'aider' not installed: nope not found in PATH"
+    for argv0 in ("tool", str(tool), "bin/tool"):
+        with pytest.raises(AgentError) as caught:
+            resolve_executable("aider", argv0, path, tmp_path)
+        assert str(caught.value) == f"agent 'aider' could not be started: {tool} is not executable"
+    tool.chmod(0o755)
+    assert resolve_executable("aider", "tool", path, tmp_path) == str(tool)
 
 async def test_output_lines_are_split_across_chunks_and_long_ones_cut() -> None:
     from volundr.host.agent import _pump_lines

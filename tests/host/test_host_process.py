@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import stat
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from volundr.domain.logs import LEVELS, LogQuery
 from volundr.domain.models import AgentTemplate
 from volundr.ports import Phase, RuntimeStatus
 
@@ -157,12 +159,13 @@ async def test_missing_agent_fails_with_not_installed(launch, wait_for, callback
     state = await launch(agent=agent("no-such-agent-xyz"), callback_url=callbacks.url)
     status = await wait_for(state, until=failed)
     assert status.phase == Phase.FAILED, "/health shows the failure before the host exits"
-    assert status.error == "agent 'no-such-agent-xyz' not installed"
+    message = "agent 'test-agent' not installed: no-such-agent-xyz not found in PATH"
+    assert status.error == message
     (call,) = await callbacks.wait(1)
     assert call["body"]["phase"] == "failed"
-    assert call["body"]["error"] == "agent 'no-such-agent-xyz' not installed"
+    assert call["body"]["error"] == message
     gone = await wait_for(state, until=lambda s: s.phase == Phase.GONE)
-    assert gone.error == "agent 'no-such-agent-xyz' not installed"
+    assert gone.error == message
     fatal = [line for line in read_log(state) if line.get("fatal")]
     assert [(f["level"], f["logger"]) for f in fatal] == [("ERROR", "volundr.provision")]
 
@@ -182,7 +185,24 @@ async def test_turn_based_agent_without_prompt_is_ready_but_not_started(
 async def test_turn_based_agent_must_be_installed_even_without_prompt(launch, wait_for):
     state = await launch(agent=agent("no-such-claude", kind="claude-code"), prompt="")
     status = await wait_for(state, until=failed)
-    assert status.error == "agent 'no-such-claude' not installed"
+    assert status.error == "agent 'test-agent' not installed: no-such-claude not found in PATH"
+
+
+async def test_an_agent_file_that_cannot_run_says_why(tmp_path: Path, launch, wait_for):
+    plain = tmp_path / "agent-bin"
+    plain.write_text("#!/bin/sh\n")
+    orphan = script(tmp_path / "orphan", "")
+    orphan.write_text("#!/nonexistent/interpreter\n")
+    expected = {
+        "/nonexistent/agent-bin": "agent 'test-agent' not installed: /nonexistent/agent-bin "
+        "not found",
+        str(plain): f"agent 'test-agent' could not be started: {plain} is not executable",
+        str(tmp_path): f"agent 'test-agent' could not be started: {tmp_path} is a directory",
+        str(orphan): f"agent 'test-agent' could not be started: {orphan}: interpreter not found",
+    }
+    states = {argv0: await launch(agent=agent(argv0)) for argv0 in expected}
+    for argv0, state in states.items():
+        assert (await wait_for(state, until=failed)).error == expected[argv0]
 
 
 async def test_prompt_and_model_reach_the_agent(tmp_path: Path, launch, wait_for):
@@ -267,3 +287,46 @@ async def test_log_seq_continues_when_the_session_restarts(launch, wait_for, run
     await wait_for(again)
     seqs = [line["seq"] for line in read_log(again)]
     assert len(seqs) > 4 and seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_health_shows_the_exit_of_the_last_turn_only_while_no_turn_runs(
+    tmp_path: Path, launch, wait_for, runtime
+):
+    """A turn-based agent: /health's exit code belongs to the finished turn; a new turn
+    clears it, so the server never takes a running turn for an exited agent."""
+    marker = tmp_path / "second-turn"
+    fake_claude = script(
+        tmp_path / "claude", f"if [ -f {marker} ]; then sleep 0.5; else touch {marker}; fi\n"
+    )
+    state = await launch(
+        agent=agent(str(fake_claude), kind="claude-code"), prompt="go", token="tok"
+    )
+    first = await wait_for(state, until=lambda s: s.agent_exit_code is not None)
+    assert (first.phase, first.agent_exit_code) == (Phase.READY, 0)
+    control = hashlib.sha256(b"tok").hexdigest()
+    assert await runtime.send_message({**state, "control_key": control}, "more") == 2
+    during = await health(state)
+    assert during["agent"]["exit_code"] is None
+    assert during["agent"]["pid"] not in (None, first.extra["agent_pid"])
+    after = await wait_for(state, until=lambda s: s.agent_exit_code is not None)
+    assert after.agent_exit_code == 0
+
+
+async def test_structured_agent_lines_are_logged_at_the_level_they_state(launch, wait_for, runtime):
+    command = (
+        "echo '{\"level\":\"ERROR\",\"message\":\"structured error line\"}'; "
+        "echo '{\"level\":\"debug\",\"msg\":\"quiet\",\"logger\":\"tool\"}' >&2; "
+        "echo plain; exec sleep 60"
+    )
+    state = await launch(agent=agent("sh", "-c", command))
+    await wait_for(state)
+    await log_lines(state, 2)
+    await log_lines(state, 1, logger="tool")
+    page = await runtime.read_logs(state["session_id"], LogQuery(min_level=LEVELS["ERROR"]))
+    assert [(ln["level"], ln["logger"], ln["message"]) for ln in page.lines] == [
+        ("ERROR", "agent", "structured error line"),
+    ]
+    quiet = [ln for ln in read_log(state) if ln["logger"] == "tool"]
+    assert [(ln["level"], ln["message"]) for ln in quiet] == [("DEBUG", "quiet")]
+    plain = [ln for ln in read_log(state) if ln["message"] == "plain"]
+    assert [ln["level"] for ln in plain] == ["INFO"]

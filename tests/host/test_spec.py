@@ -19,7 +19,9 @@ def test_spec_round_trips_through_json(make_spec) -> None:
 
 def test_agent_is_an_object_with_its_template_fields(make_spec) -> None:
     body = json.loads(encode_spec(HostSpec(make_spec(), Path("/s/1"), 1000, 1.0)))
-    assert set(body["agent"]) == {"name", "kind", "command", "env", "stop_on_exit", "model"}
+    assert set(body["agent"]) == {
+        "name", "kind", "command", "env", "stop_on_exit", "model", "idle_timeout_s",
+    }  # fmt: skip
     assert body["session_dir"] == "/s/1"
 
 

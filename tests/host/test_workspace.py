@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 from pathlib import Path
 
 import pytest
 
-from volundr.host.git import Git, git_env, redact
+from volundr.host.git import Git, git_env, git_error, redact
 from volundr.host.procs import ChildReaper
 from volundr.host.workspace import WorkspaceError, prepare
 
@@ -195,3 +197,50 @@ def test_redact_hides_credentials_in_urls() -> None:
     assert redact(text) == "fatal: unable to access 'https://***@github.com/a/b.git/': 403"
     assert redact("ssh://git:pw@host/x") == "ssh://git:***@host/x"
     assert redact("ssh://git@host/x") == "ssh://git@host/x"
+
+
+def _refused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs an ssh client")
+async def test_an_unreachable_ssh_remote_names_the_transport_error(
+    make_spec, workspace: Path
+) -> None:
+    port = _refused_port()
+    with pytest.raises(WorkspaceError) as caught:
+        await prepare(make_spec(repo=f"ssh://git@127.0.0.1:{port}/x.git"), workspace, make_git())
+    assert str(caught.value) == (
+        "clone failed: Could not read from remote repository "
+        f"(ssh: connect to host 127.0.0.1 port {port}: Connection refused)"
+    )
+    assert is_empty_or_missing(workspace)
+    with pytest.raises(WorkspaceError) as caught:
+        spec = make_spec(repo=f"ssh://git:s3cret@127.0.0.1:{port}/x.git")
+        await prepare(spec, workspace, make_git())
+    assert str(caught.value).startswith("clone failed: Could not read from remote repository (")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_git_errors_are_one_bounded_line_without_advice_or_credentials() -> None:
+    ssh = (
+        "ssh: connect to host 127.0.0.1 port 22: Connection refused\n"
+        "fatal: Could not read from remote repository.\n\n"
+        "Please make sure you have the correct access rights\nand the repository exists.\n"
+    )
+    assert git_error(ssh) == (
+        "Could not read from remote repository "
+        "(ssh: connect to host 127.0.0.1 port 22: Connection refused)"
+    )
+    https = "fatal: unable to access 'https://me:tok@127.0.0.1:1/x.git/': Couldn't connect\n"
+    assert git_error(https) == "unable to access 'https://***@127.0.0.1:1/x.git/': Couldn't connect"
+    assert git_error("hint: use --force\nerror: pathspec 'x' did not match\nhint: more\n") == (
+        "pathspec 'x' did not match"
+    )
+    assert git_error("something odd\n\n") == "something odd"
+    assert git_error("") == "unknown error"
+    long = git_error("fatal: " + "x" * 2000 + "\n")
+    assert len(long) == 500 and long.endswith("…") and "\n" not in long

@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse
 from volundr.api.deps import Caller, SessionId
 from volundr.api.event_schemas import ActivityIn, MessageAccepted, MessageIn
 from volundr.api.reporting import Reporter
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.services.activity import ActivityService, MessageService
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/sessions", tags=["sessions"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Detail, "description": "Session not found"},

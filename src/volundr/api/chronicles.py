@@ -8,13 +8,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from volundr.api.bounds import MAX_LINES, ExitCode, Lines, Seconds, Tokens
 from volundr.api.deps import Caller, SessionId
 from volundr.api.reporting import Reporter
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.chronicles import MAX_HASH, MAX_LABEL, ChronicleReport, TimelineEntry
 from volundr.services.chronicles import ChronicleService
 
-router = APIRouter(tags=["chronicles"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["chronicles"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Detail, "description": "Session (or its chronicle) not found"}
@@ -24,7 +26,6 @@ REPORT_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": Detail, "description": "Role does not allow the action"},
 }
 
-Count = Annotated[int, Field(ge=0)]
 Text = Annotated[str, Field(max_length=100_000)]
 KeyChanges = Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=500)]
 
@@ -35,21 +36,21 @@ class ChronicleReportIn(BaseModel):
     summary: Text | None = None
     key_changes: KeyChanges | None = None
     unfinished_work: Text | None = None
-    duration_seconds: Count | None = None
+    duration_seconds: Seconds | None = None
 
 
 class TimelineEntryIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    t: Count
+    t: Seconds
     type: Literal["session", "message", "file", "git", "terminal", "error"]
     label: Annotated[str, Field(min_length=1, max_length=MAX_LABEL)]
-    tokens: Count | None = None
+    tokens: Tokens | None = None
     action: Literal["created", "modified", "deleted"] | None = None
-    ins: Count | None = None
-    dels: Annotated[int | None, Field(alias="del", ge=0)] = None
+    ins: Lines | None = None
+    dels: Annotated[int | None, Field(alias="del", ge=0, le=MAX_LINES)] = None
     hash: Annotated[str, Field(max_length=MAX_HASH)] | None = None
-    exit: int | None = None
+    exit: ExitCode | None = None
 
 
 class TimelineEntryOut(BaseModel):

@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 
 from volundr.api.deps import Caller, SessionId
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain import validation
 from volundr.domain.diffs import BaseKind, DiffBase, DiffSummary
 from volundr.services.diffs import DiffService, parse_hunks
 
-router = APIRouter(prefix="/sessions", tags=["diff"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/sessions", tags=["diff"])
 
 BaseName = Literal["last-commit", "default-branch", "start"]
 BranchQuery = Annotated[

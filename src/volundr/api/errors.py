@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from volundr.api import strict_json
 from volundr.api.identity import current_principal
 from volundr.domain.errors import (
     Conflict,
@@ -40,7 +42,7 @@ async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse
     assert isinstance(exc, VolundrError)
     code = status_of(exc)
     log.info("%s: %s", code, exc.message)
-    return JSONResponse({"detail": exc.message}, status_code=code)
+    return JSONResponse({"detail": _text(exc.message)}, status_code=code)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -81,8 +83,8 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def _error_item(error: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
         "type": error.get("type", "value_error"),
-        "loc": list(error.get("loc", ())),
-        "msg": error.get("msg", ""),
+        "loc": _jsonable(list(error.get("loc", ()))),
+        "msg": _text(str(error.get("msg", ""))),
         "input": _jsonable(error.get("input")),
     }
     ctx = error.get("ctx")
@@ -91,16 +93,43 @@ def _error_item(error: Any) -> dict[str, Any]:
     return item
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """`value` made safe to render as JSON, whatever the rejected input held.
+
+    Non-finite floats become the strings `NaN`, `Infinity`, `-Infinity`; lone surrogates
+    are shown as `\\udXXX` escapes; anything else that is not JSON becomes its `str`.
+    """
+    if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+    if isinstance(value, int):
+        bits = value.bit_length()
+        return value if bits <= _MAX_INT_BITS else f"<{bits}-bit integer>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _NON_FINITE[str(value)]
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return str(value)
+    if depth >= _MAX_ECHO_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        return {_text(str(k)): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, depth + 1) for v in value]
+    return _text(str(value))
+
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_MAX_INT_BITS = 4096
+"""Wider integers are not echoed: rendering them may exceed the interpreter's digit limit."""
+_MAX_ECHO_DEPTH = strict_json.MAX_DEPTH
+"""Deeper parts of an echoed input are elided (never reached by a parsed body)."""
+
+
+def _text(value: str) -> str:
+    if value.isascii():
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def install(app: FastAPI) -> None:

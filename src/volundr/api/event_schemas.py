@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
+from volundr.api.bounds import (
+    MAX_MESSAGES,
+    Cost,
+    DurationMs,
+    EventSequence,
+    Tokens,
+    UtcTime,
+)
 from volundr.domain.events import MAX_BATCH, MAX_DATA_BYTES
 from volundr.services.events import NewEvent
 
@@ -16,22 +23,31 @@ from volundr.services.events import NewEvent
 def _data_size(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
     """`data` ≤ 64 KiB serialized. Skipped when the caller tells (validation context
     `body_bytes`) that the whole request body is smaller than that: batches of small
-    events are the common case and serializing each one costs ~10% of ingestion."""
+    events are the common case and serializing each one costs ~10% of ingestion. Either
+    way the value came from the strict JSON loader, so it can be written back out."""
     small_body = isinstance(info.context, dict) and info.context.get("body_bytes", 1 << 30) <= (
         MAX_DATA_BYTES
     )
-    if not small_body and len(json.dumps(value, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
+    if not small_body and _serialized_size(value, "data") > MAX_DATA_BYTES:
         raise ValueError(f"data must be at most {MAX_DATA_BYTES} bytes serialized")
     return value
 
 
 def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, separators=(",", ":")).encode()) > 16 * 1024:
+    if _serialized_size(value, "metadata") > 16 * 1024:
         raise ValueError("metadata must be at most 16384 bytes serialized")
     return value
 
 
-Count = Annotated[int, Field(ge=0)]
+def _serialized_size(value: dict[str, Any], name: str) -> int:
+    """Bytes of `value` as compact JSON; ValueError when it is not strict JSON."""
+    try:
+        return len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
+    except (ValueError, TypeError, RecursionError):
+        raise ValueError(f"{name} must be a JSON object") from None
+
+
+MessageCount = Annotated[int, Field(ge=1, le=MAX_MESSAGES)]
 
 
 class EventIn(BaseModel):
@@ -39,13 +55,13 @@ class EventIn(BaseModel):
 
     session_id: UUID | None = None
     event_type: str
-    timestamp: datetime | None = None
+    timestamp: UtcTime | None = None
     data: Annotated[dict[str, Any], AfterValidator(_data_size)] = Field(default_factory=dict)
-    sequence: Count = 0
-    tokens_in: Count | None = None
-    tokens_out: Count | None = None
-    duration_ms: Count | None = None
-    cost: Annotated[float, Field(ge=0)] | None = None
+    sequence: EventSequence = 0
+    tokens_in: Tokens | None = None
+    tokens_out: Tokens | None = None
+    duration_ms: DurationMs | None = None
+    cost: Cost | None = None
     model: Annotated[str, Field(max_length=100)] | None = None
     event_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
@@ -113,12 +129,12 @@ class UsageIn(BaseModel):
     tokens: Annotated[int, Field(ge=1, le=1_000_000_000)]
     provider: Literal["cloud", "local"]
     model: Annotated[str, Field(min_length=1, max_length=100)]
-    message_count: Annotated[int, Field(ge=1)] = 1
-    cost: Annotated[float, Field(ge=0, le=1_000_000)] | None = None
-    tokens_in: Count | None = None
-    tokens_out: Count | None = None
-    cache_read_tokens: Count | None = None
-    cache_write_tokens: Count | None = None
+    message_count: MessageCount = 1
+    cost: Cost | None = None
+    tokens_in: Tokens | None = None
+    tokens_out: Tokens | None = None
+    cache_read_tokens: Tokens | None = None
+    cache_write_tokens: Tokens | None = None
 
 
 class UsageOut(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from volundr.api import strict_json
+from volundr.api.bounds import MAX_SAFE_INT, UtcTime
 from volundr.api.deps import Caller, SessionId
 from volundr.api.event_schemas import (
     EventBatchIn,
@@ -21,11 +22,12 @@ from volundr.api.event_schemas import (
     TokenBucketOut,
 )
 from volundr.api.reporting import Reporter
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.services.event_views import bucket_view, event_view
 from volundr.services.events import EventService
 
-router = APIRouter(tags=["events"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["events"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Detail, "description": "Session not found"},
@@ -53,12 +55,9 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
     """The JSON body validated against `model`, with errors located under `body`."""
     data = await request.body()
     try:
-        raw = json.loads(data)
-    except ValueError as exc:
-        raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error",
-              "input": {}, "ctx": {"error": str(exc)}}]
-        ) from None  # fmt: skip
+        raw = strict_json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise strict_json.validation_error(exc) from None
     if isinstance(raw, dict) and "events" in raw and model is EventIn:
         model = EventBatchIn
     try:
@@ -116,10 +115,10 @@ async def list_session_events(
     request: Request,
     caller: Caller,
     event_type: str | None = None,
-    after: datetime | None = None,
-    before: datetime | None = None,
+    after: UtcTime | None = None,
+    before: UtcTime | None = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SAFE_INT)] = 0,
 ) -> Response:
     """Events ordered by `timestamp`, then `server_seq`."""
     events = await _service(request).list_events(

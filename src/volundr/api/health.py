@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-router = APIRouter(tags=["health"])
+from volundr.api.routing import StrictJsonRoute
+
+router = APIRouter(route_class=StrictJsonRoute, tags=["health"])
 
 
 @router.get("/health")

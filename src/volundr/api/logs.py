@@ -12,12 +12,13 @@ from pydantic import BaseModel
 
 from volundr.api import sse
 from volundr.api.deps import Caller, SessionId
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.clock import as_utc
 from volundr.domain.logs import LogQuery, parse_level
 from volundr.services.logs import FollowTimers, Heartbeat, LogEnd, LogService
 
-router = APIRouter(prefix="/sessions", tags=["logs"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/sessions", tags=["logs"])
 
 LineCount = Annotated[int | None, Query(ge=1, le=2000)]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from volundr.api.deps import Caller
+from volundr.api.routing import StrictJsonRoute
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["identity"])
 
 
 @router.get("/me")

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from volundr.api.bounds import ExitCode
 from volundr.domain import validation
 
 
@@ -130,7 +131,7 @@ class RuntimeReportIn(BaseModel):
     phase: Literal["ready", "failed", "agent_exited"]
     error: Annotated[str, Field(max_length=4000)] | None = None
     branch: Annotated[str, Field(max_length=255)] | None = None
-    exit_code: int | None = None
+    exit_code: ExitCode | None = None
 
 
 class GitSourceOut(BaseModel):

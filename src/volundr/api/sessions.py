@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from volundr.api.deps import Caller, SessionId, Sessions
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import (
     CreateSession,
     DeleteSession,
@@ -23,7 +24,7 @@ from volundr.domain.pricing import micros_of_float
 from volundr.services.sessions import NewSession, RuntimeReport, SessionChanges
 from volundr.services.views import session_view
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/sessions", tags=["sessions"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Detail, "description": "Session not found"},

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from volundr.api.deps import Caller
+from volundr.api.routing import StrictJsonRoute
 from volundr.services.stats import StatsService
 
-router = APIRouter(tags=["stats"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["stats"])
 
 
 class StatsOut(BaseModel):

@@ -19,13 +19,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from volundr.api import sse
 from volundr.api.deps import Caller
+from volundr.api.routing import StrictJsonRoute
 from volundr.domain.errors import StoreUnavailable
 from volundr.domain.models import Principal
 from volundr.services.hub import EventHub, Resync, parse_last_event_id
 from volundr.services.stats import StatsService
 from volundr.services.subscription import EndReason, Subscription
 
-router = APIRouter(prefix="/sessions", tags=["stream"])
+router = APIRouter(route_class=StrictJsonRoute, prefix="/sessions", tags=["stream"])
 log = logging.getLogger("volundr.stream")
 
 WRITE_CHUNK = 64 * 1024

@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse
 from volundr.api.deps import SessionId
 from volundr.api.event_schemas import ModelOut, UsageIn, UsageOut
 from volundr.api.reporting import Reporter
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.usage import UsageReport
 from volundr.services.event_views import usage_view
 from volundr.services.models import ModelCatalogue
 from volundr.services.usage import UsageService
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["usage"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": Detail, "description": "Session not found"},

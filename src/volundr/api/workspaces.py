@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from volundr.api.deps import Caller
+from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.clock import iso
 from volundr.domain.workspaces import Workspace, WorkspaceStatus
 from volundr.services.workspaces import BulkResult, WorkspaceService
 
-router = APIRouter(tags=["workspaces"])
+router = APIRouter(route_class=StrictJsonRoute, tags=["workspaces"])
 
 
 def workspace_service(request: Request) -> WorkspaceService:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 import typer
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+SERVER_ENV = "VOLUNDR_SERVER"
+"""The server of every client command: `--server`, else this variable, else the default."""
 API_PREFIX = "/api/v1/volundr"
 
 
-def server_url(explicit: str | None) -> str:
-    return (explicit or os.environ.get("VOLUNDR_SERVER") or DEFAULT_SERVER).rstrip("/")
+def server_url(chosen: str | None) -> str:
+    """The server to talk to: `chosen` (`--server` or `$VOLUNDR_SERVER`, read by typer)."""
+    return (chosen or DEFAULT_SERVER).rstrip("/")
 
 
 def call(server: str | None, method: str, path: str, **kwargs: Any) -> Any:

@@ -35,9 +35,7 @@ def serve(
     except ValueError as exc:
         typer.echo(f"error: invalid configuration:\n{exc}", err=True)
         raise typer.Exit(2) from None
-    if not settings.callback_url:
-        reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        settings.callback_url = f"http://{reachable}:{port}"
+    settings = settings.served_at(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serving.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 

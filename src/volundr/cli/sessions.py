@@ -9,11 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from volundr.cli.client import call
+from volundr.cli.client import DEFAULT_SERVER, SERVER_ENV, call
 
 sessions_app = typer.Typer(help="Manage sessions.", no_args_is_help=True)
 console = Console()
-Server = Annotated[str | None, typer.Option("--server", help="API base URL (or $VOLUNDR_SERVER).")]
+Server = Annotated[
+    str | None,
+    typer.Option("--server", envvar=SERVER_ENV, help=f"API base URL [default: {DEFAULT_SERVER}]."),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print raw JSON.")]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from volundr.domain.models import AgentTemplate
+from volundr.host.agentlog import agent_line
 from volundr.host.logwriter import LogWriter, cut_line
 from volundr.host.procs import ChildReaper
 from volundr.host.spec import SESSION_MARKER_ENV
@@ -69,12 +70,35 @@ def find_executable(argv0: str, env: Mapping[str, str], cwd: Path) -> str | None
     return shutil.which(argv0, path=env.get("PATH", os.defpath))
 
 
+def resolve_executable(agent: str, argv0: str, env: Mapping[str, str], cwd: Path) -> str:
+    """The path that will be executed for template `agent`; AgentError saying why not:
+    `agent '<agent>' not installed: <argv0> not found[ in PATH]`, or `agent '<agent>'
+    could not be started: <path> is not executable` (or `is a directory`)."""
+    found = find_executable(argv0, env, cwd)
+    if found is not None:
+        return found
+    if os.sep in argv0:
+        path = Path(argv0) if os.path.isabs(argv0) else cwd / argv0
+        if path.is_dir():
+            raise AgentError(f"agent '{agent}' could not be started: {path} is a directory")
+        if path.exists():
+            raise AgentError(f"agent '{agent}' could not be started: {path} is not executable")
+        raise AgentError(f"agent '{agent}' not installed: {argv0} not found")
+    for directory in env.get("PATH", os.defpath).split(os.pathsep):
+        candidate = Path(directory or ".") / argv0
+        if candidate.is_file():
+            raise AgentError(
+                f"agent '{agent}' could not be started: {candidate} is not executable"
+            )
+    raise AgentError(f"agent '{agent}' not installed: {argv0} not found in PATH")
+
+
 class Agent:
     """A running agent: a child of the host in the host's process group.
 
-    stdout lines go to the log at INFO, stderr lines at WARNING (logger `agent`), both read
-    concurrently in chunks so a full pipe never blocks the agent; lines longer than
-    `max_line_bytes` are cut. `wait` returns on process exit even if a daemonized
+    stdout lines go to the log at INFO, stderr lines at WARNING (logger `agent`) unless a
+    structured line states its level (`agentlog`), both read concurrently in chunks so a
+    full pipe never blocks the agent; lines longer than `max_line_bytes` are cut. `wait` returns on process exit even if a daemonized
     grandchild keeps the pipes open.
     """
 
@@ -96,11 +120,10 @@ class Agent:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    async def start(self, argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
-        """Spawn the agent; raises AgentError (`not installed`, …). Returns its pid."""
-        executable = find_executable(argv[0], env, cwd)
-        if executable is None:
-            raise AgentError(f"agent '{argv[0]}' not installed")
+    async def start(self, name: str, argv: list[str], env: Mapping[str, str], cwd: Path) -> int:
+        """Spawn template `name`'s agent; raises AgentError (`not installed`, …). Returns its
+        pid."""
+        executable = resolve_executable(name, argv[0], env, cwd)
         try:
             async with self._reaper.spawning():
                 self._proc = await asyncio.create_subprocess_exec(
@@ -112,10 +135,14 @@ class Agent:
                     stderr=asyncio.subprocess.PIPE,
                 )  # fmt: skip
                 self._reaper.manage(self._proc.pid)
-        except FileNotFoundError:
-            raise AgentError(f"agent '{argv[0]}' not installed") from None
+        except FileNotFoundError:  # the file is there: its interpreter (#!) is not
+            raise AgentError(
+                f"agent '{name}' could not be started: {executable}: interpreter not found"
+            ) from None
         except OSError as exc:
-            raise AgentError(f"agent '{argv[0]}' could not be started: {exc.strerror}") from None
+            raise AgentError(
+                f"agent '{name}' could not be started: {executable}: {exc.strerror}"
+            ) from None
         assert self._proc.stdout is not None and self._proc.stderr is not None
         self._pumps = [
             asyncio.create_task(self._pump(self._proc.stdout, "INFO", self._on_stdout)),
@@ -159,7 +186,8 @@ class Agent:
         )  # fmt: skip
 
     def _emit(self, level: str, line: str) -> None:
-        self._writer.write(level, "agent", line)
+        entry = agent_line(line, level)
+        self._writer.write(entry.level, entry.logger, entry.message)
 
 
 async def _pump_lines(

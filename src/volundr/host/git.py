@@ -24,6 +24,16 @@ _CONFIG = (
 )  # fmt: skip
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/@\s]+)@")
 _MAX_MESSAGE = 500
+_MAX_CAUSES = 2
+_ERROR_PREFIXES = ("fatal: ", "error: ")
+_NOISE = (
+    "hint:",
+    "warning:",
+    "cloning into",
+    "please make sure you have the correct access rights",
+    "and the repository exists",
+)
+"""Lines that never say why a command failed (advice, progress)."""
 
 
 def git_env(base: Mapping[str, str], *, allow_http: bool, allow_file: bool) -> dict[str, str]:
@@ -58,16 +68,34 @@ def redact(text: str) -> str:
     return _USERINFO.sub(hide, text)
 
 
-def last_line(stderr: str) -> str:
-    """The last meaningful stderr line, redacted, without git's `fatal: ` prefix, bounded."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    if not lines:
-        return "unknown error"
-    line = lines[-1]
-    for prefix in ("fatal: ", "error: "):
+def git_error(stderr: str) -> str:
+    """Why a git command failed, as one redacted line of at most `_MAX_MESSAGE` chars.
+
+    git's first `fatal:`/`error:` message (without the prefix), followed in parentheses by
+    the lines printed just before it, which name the cause underneath (the transport's,
+    e.g. `ssh: connect to host … port 22: Connection refused`). What git prints after it
+    (its advice, "Please make sure you have the correct access rights …") is left out.
+    Without such a message: the last meaningful line.
+    """
+    lines = [" ".join(line.split()) for line in stderr.splitlines()]
+    lines = [line for line in lines if line and not line.lower().startswith(_NOISE)]
+    primary = next((i for i, line in enumerate(lines) if line.startswith(_ERROR_PREFIXES)), None)
+    if primary is None:
+        message = lines[-1] if lines else "unknown error"
+    else:
+        message = _strip_prefix(lines[primary]).rstrip(".")
+        causes = lines[max(primary - _MAX_CAUSES, 0) : primary]
+        if causes:
+            message += f" ({'; '.join(causes)})"
+    message = redact(message)
+    return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
+
+
+def _strip_prefix(line: str) -> str:
+    for prefix in _ERROR_PREFIXES:
         if line.startswith(prefix):
-            line = line[len(prefix) :]
-    return redact(line)[:_MAX_MESSAGE]
+            return line[len(prefix) :]
+    return line
 
 
 @dataclass(frozen=True)

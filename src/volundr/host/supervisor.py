@@ -85,7 +85,8 @@ class Supervisor:
         self._turns = Turns(
             template=launch.agent, session_dir=spec.session_dir, workspace=spec.workspace,
             writer=writer, reaper=self._reaper, max_line_bytes=spec.max_line_bytes,
-            reports=self._reports, token=launch.token, on_exit=self._agent_exited,
+            reports=self._reports, token=launch.token, on_start=self._agent_started,
+            on_exit=self._agent_exited,
         )  # fmt: skip
         self._server = HttpServer(
             {"/health": self._health_route}, {"/messages": self._turns.message_route}
@@ -157,8 +158,7 @@ class Supervisor:
             self._turns.configure(env, model, head if turn_based else None)
             argv = self._turns.argv(launch.prompt)
             if turn_based and not launch.prompt:
-                if agents.find_executable(argv[0], env, spec.workspace) is None:
-                    raise agents.AgentError(f"agent '{argv[0]}' not installed")
+                agents.resolve_executable(launch.agent.name, argv[0], env, spec.workspace)
                 log.info(
                     "no initial prompt: agent %s waits for the first message", launch.agent.name
                 )
@@ -173,7 +173,6 @@ class Supervisor:
     async def _start_agent(self, prompt: str) -> None:
         """Run the first turn; it fails the start when it exits non-zero at once."""
         exited = await self._turns.start(prompt)
-        self._health.agent_pid = self._turns.pid
         log.info("agent %s started (pid %s)", self._spec.launch.agent.name, self._turns.pid)
         done, _ = await asyncio.wait({exited}, timeout=self._spec.early_exit_s)
         if done and exited.result() != 0:
@@ -184,11 +183,17 @@ class Supervisor:
     async def _watch_agent(self, exited: asyncio.Task[int]) -> None:
         await self._agent_exited(await exited)
 
+    def _agent_started(self, pid: int | None) -> None:
+        """A turn's process runs: /health shows it, and no exit until it exits."""
+        self._health.agent_pid = pid
+        self._health.agent_exit_code = None
+
     async def _agent_exited(self, code: int) -> None:
-        """A turn's process exited: reported once the turn's own reports were delivered
-        (or `EXIT_FLUSH_S` passed), so the API never sees the exit before the turn."""
+        """A turn's process exited: shown by /health, then reported, once the turn's own
+        reports were delivered (or `EXIT_FLUSH_S` passed), so the API never sees the exit
+        before the turn. Nothing is shown when the next turn started meanwhile."""
         await self._reports.flush(timeout_s=EXIT_FLUSH_S)
-        if self._stopping:
+        if self._stopping or self._turns.busy:
             return
         self._health.agent_exit_code = code
         log.log(logging.INFO if code == 0 else logging.WARNING, "agent exited with status %d", code)

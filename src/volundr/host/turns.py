@@ -43,6 +43,7 @@ from volundr.host.reports import ReportSender
 log = logging.getLogger("volundr.host")
 
 ExitHook = Callable[[int], Awaitable[None]]
+StartHook = Callable[[int | None], None]
 
 
 class Turns:
@@ -57,6 +58,7 @@ class Turns:
         max_line_bytes: int,
         reports: ReportSender,
         token: str,
+        on_start: StartHook,
         on_exit: ExitHook,
     ) -> None:
         self._template = template
@@ -67,6 +69,7 @@ class Turns:
         self._max_line_bytes = max_line_bytes
         self._reports = reports
         self._control = hashlib.sha256(token.encode()).hexdigest() if token else ""
+        self._on_start = on_start
         self._on_exit = on_exit
         self._adapter: Adapter | None = None
         self._env: dict[str, str] = {}
@@ -121,11 +124,14 @@ class Turns:
         parse = lines.put_nowait if adapter.kind != "command" else None  # command: log only
         agent = Agent(self._writer, self._reaper, self._max_line_bytes, parse)
         try:
-            await agent.start(self.argv(prompt), self._env, self._workspace)
+            await agent.start(
+                self._template.name, self.argv(prompt), self._env, self._workspace
+            )
         except AgentError:
             self._busy = False
             raise
         self._agent = agent
+        self._on_start(agent.pid)
         consumer = asyncio.create_task(self._consume(adapter, lines))
         return asyncio.create_task(self._finish(adapter, agent, lines, consumer))
 

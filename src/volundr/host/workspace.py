@@ -16,7 +16,7 @@ from pathlib import Path
 from volundr.domain.errors import InvalidRequest
 from volundr.domain.policy import RepoPolicy, check_repo_policy
 from volundr.domain.validation import RepoKind, branch_name, repository
-from volundr.host.git import Git, last_line, redact
+from volundr.host.git import Git, git_error, redact
 from volundr.ports import LaunchSpec
 
 log = logging.getLogger("volundr.provision")
@@ -90,7 +90,7 @@ async def _init(git: Git, workspace: Path, branch: str) -> Checkout:
     initial = [f"--initial-branch={branch}"] if branch else []
     result = await git.run("init", "--quiet", *initial, "--", str(workspace), cwd=workspace)
     if not result.ok:
-        raise WorkspaceError(f"git init failed: {last_line(result.stderr)}")
+        raise WorkspaceError(f"git init failed: {git_error(result.stderr)}")
     return await _current(git, workspace)
 
 
@@ -129,7 +129,7 @@ async def _switch(git: Git, workspace: Path, branch: str, base: str) -> Checkout
     if has_origin:
         fetched = await git.run("fetch", "--quiet", "origin", cwd=workspace)
         if not fetched.ok:
-            log.warning("fetch failed, using known branches: %s", last_line(fetched.stderr))
+            log.warning("fetch failed, using known branches: %s", git_error(fetched.stderr))
         if await git.has_ref(f"refs/remotes/origin/{branch}", cwd=workspace):
             await _checkout(git, workspace, "-b", branch, "--track", f"origin/{branch}")
             return await _current(git, workspace)
@@ -163,13 +163,13 @@ async def _creation_start(
 async def _checkout(git: Git, workspace: Path, *args: str) -> None:
     result = await git.run("checkout", "--quiet", *args, "--", cwd=workspace)
     if not result.ok:
-        raise WorkspaceError(f"checkout failed: {last_line(result.stderr)}")
+        raise WorkspaceError(f"checkout failed: {git_error(result.stderr)}")
 
 
 async def _unborn(git: Git, workspace: Path, branch: str) -> None:
     result = await git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=workspace)
     if not result.ok:
-        raise WorkspaceError(f"checkout failed: {last_line(result.stderr)}")
+        raise WorkspaceError(f"checkout failed: {git_error(result.stderr)}")
 
 
 async def _remote_default(git: Git, workspace: Path) -> str | None:
@@ -190,4 +190,4 @@ def _clone_error(stderr: str, shown_repo: str) -> str:
         return f"clone failed: authentication failed or repository not found: {shown_repo}"
     if any(hint in text for hint in _NOT_FOUND_HINTS):
         return f"clone failed: repository not found: {shown_repo}"
-    return f"clone failed: {last_line(stderr)}"
+    return f"clone failed: {git_error(stderr)}"

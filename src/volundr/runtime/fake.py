@@ -62,6 +62,7 @@ class FakeRuntime:
         launch_id = uuid.uuid4().hex
         self.launched.append(spec.session_id)
         self.specs[spec.session_id] = spec
+        self._agent_exits.pop(spec.session_id, None)  # a new launch runs a new agent
         state = {
             "fake": True,
             "launch_id": launch_id,
@@ -113,7 +114,8 @@ class FakeRuntime:
         return len(sent)
 
     def finish_agent(self, session_id: str, exit_code: int) -> None:
-        """Make later polls of `session_id` report that its agent exited with `exit_code`."""
+        """Make later polls of `session_id` report that its agent exited with `exit_code`
+        (until the session's next launch)."""
         self._agent_exits[session_id] = exit_code
 
     # ------------------------------------------------------------------ workspace reads

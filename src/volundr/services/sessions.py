@@ -375,45 +375,18 @@ class SessionService:
     # ------------------------------------------------------------------ runtime callback
 
     async def runtime_report(self, session_id: str, token: str, report: RuntimeReport) -> None:
-        """A session host reports progress. Authenticated by the run's session token."""
+        """A session host reports progress. Authenticated by the run's session token.
+
+        A report is a hint: what it says is also in the host's health, so one that arrives
+        before the session can act on it (e.g. an agent exit while `provisioning`) is
+        applied once it can."""
         session = await self._read_or_none(session_id)
         if session is None or not _token_matches(session.token_hash, token):
             raise SessionNotFound(session_id)
         if report.phase == "agent_exited" and report.exit_code is not None:
-            template = self._config.agents.get(session.agent)
-            stop_on_exit = bool(template and template.stop_on_exit)
-            if stop_on_exit:
-                await self._supervisor.on_agent_exit(session, report.exit_code, stop_on_exit)
-            else:
-                await self._set_idle(session_id)
+            await self._supervisor.agent_exited(session_id, report.exit_code)
             return
         self._supervisor.wake(session_id)
-
-    async def _set_idle(self, session_id: str) -> None:
-        session = await self._read(session_id)
-        if session.status is not SessionStatus.RUNNING:
-            return
-        expected = session.version
-        now = utcnow()
-        session.activity_state = "idle"
-        session.last_active = session.updated_at = now
-        async with self._store.transaction() as tx:
-            if await tx.update_session(session, expected):
-                await tx.append_broadcast(
-                    Broadcast(
-                        name="session_activity",
-                        payload={
-                            "session_id": session.id,
-                            "state": "idle",
-                            "metadata": session.activity_metadata,
-                            "owner_id": session.owner_id,
-                        },
-                        owner_id=session.owner_id,
-                        tenant_id=session.tenant_id,
-                        session_id=session.id,
-                    )
-                )
-        self._transitions.wake()
 
     # ------------------------------------------------------------------ helpers
 

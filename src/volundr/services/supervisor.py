@@ -3,6 +3,10 @@
 One background task per starting session waits for readiness: the host's callback
 wakes it at once, polling the runtime is the fallback. Nothing here is reachable from
 HTTP directly; `SessionService` calls it.
+
+No host report is lost by arriving early: what a report says (ready, failed, agent
+exited) is also in the host's health, which the driver reads after every wake-up and once
+more right after `running`, and which health checks and re-attach read again.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,10 +22,13 @@ from typing import Any
 from volundr.domain.clock import utcnow
 from volundr.domain.errors import InvalidTransition, RuntimeFailure, SessionNotFound
 from volundr.domain.lifecycle import Operation
-from volundr.domain.models import Session
+from volundr.domain.models import AgentTemplate, Session
 from volundr.domain.models import SessionStatus as S
 from volundr.ports import LaunchSpec, Phase, Runtime, RuntimeStatus, SessionStore
+from volundr.services.agent_exits import AgentExits, run_ended
 from volundr.services.transitions import Transitioner
+
+__all__ = ["Supervisor", "Timeouts", "run_ended"]
 
 log = logging.getLogger("volundr.supervisor")
 
@@ -38,15 +46,6 @@ class Timeouts:
     health_interval_s: float = 10
 
 
-def run_ended(session: Session) -> None:
-    """Side effects of a run ending (→ stopped/failed), API §3.5."""
-    session.chat_endpoint = None
-    session.code_endpoint = None
-    session.activity_state = None
-    session.activity_metadata = {}
-    session.token_hash = None
-
-
 class Supervisor:
     """Owns the background work of every run on this server."""
 
@@ -57,11 +56,16 @@ class Supervisor:
         runtime: Runtime,
         transitions: Transitioner,
         timeouts: Timeouts,
+        agents: Mapping[str, AgentTemplate],
     ) -> None:
         self._store = store
         self._runtime = runtime
         self._transitions = transitions
         self._timeouts = timeouts
+        self._exits = AgentExits(
+            store=store, runtime=runtime, transitions=transitions, agents=agents,
+            stop_grace_s=timeouts.stop_grace_s,
+        )  # fmt: skip
         self._drivers: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._halted: set[str] = set()
@@ -116,7 +120,7 @@ class Supervisor:
                 return
             status = await self._runtime.poll(self._state_of(session))
             if status.phase is Phase.READY:
-                await self._mark_ready(session_id, status)
+                await self._mark_ready(session, status)
                 return
             if status.phase in (Phase.FAILED, Phase.GONE):
                 reason = status.error or "runtime exited"
@@ -134,15 +138,24 @@ class Supervisor:
             wakeup.clear()
             interval = min(interval * 2, _MAX_POLL_S)
 
-    async def _mark_ready(self, session_id: str, status: RuntimeStatus) -> None:
+    async def _mark_ready(self, session: Session, status: RuntimeStatus) -> None:
+        """→ running; then an agent exit the host reported meanwhile is applied (its report
+        may have come while the session was not running yet, and was only a wake-up)."""
+
         def ready(s: Session) -> None:
             if status.branch and status.branch != s.source.branch:
                 s.source = type(s.source)(
                     repo=s.source.repo, branch=status.branch, base_branch=s.source.base_branch
                 )
 
-        with contextlib.suppress(InvalidTransition, SessionNotFound):
-            await self._transitions.apply(session_id, Operation.READY, ready)
+        try:
+            outcome = await self._transitions.apply(session.id, Operation.READY, ready)
+        except (InvalidTransition, SessionNotFound):
+            return
+        if status.agent_exit_code is None:
+            status = await self._runtime.poll(self._state_of(outcome.session))
+        if status.phase is Phase.READY and status.agent_exit_code is not None:
+            await self._exits.apply(outcome.session, status.agent_exit_code)
 
     # ------------------------------------------------------------------ stop
 
@@ -190,16 +203,17 @@ class Supervisor:
         await self._kill_quietly(session.id, session.runtime_state)
         await self._fail(session.id, error)
 
-    async def on_agent_exit(self, session: Session, exit_code: int, stop_on_exit: bool) -> None:
-        """The agent of a running session exited: stop or fail it under `stop_on_exit`."""
-        if not stop_on_exit or session.status is not S.RUNNING:
+    async def agent_exited(self, session_id: str, exit_code: int) -> None:
+        """The host reported that its agent exited: applied now to a running session (API
+        §3.2); before that it only wakes the readiness driver, which applies it (read from
+        the host's health) as soon as the session is running."""
+        session = await self._read(session_id)
+        if session is None:
             return
-        await self._kill_quietly(session.id, session.runtime_state)
-        if exit_code == 0:
-            with contextlib.suppress(InvalidTransition, SessionNotFound):
-                await self._transitions.apply(session.id, Operation.STOPPED, run_ended)
+        if session.status is S.RUNNING:
+            await self._exits.apply(session, exit_code)
         else:
-            await self._fail(session.id, f"Agent exited with status {exit_code}")
+            self.wake(session_id)
 
     # ------------------------------------------------------------------ health, recovery
 
@@ -216,14 +230,22 @@ class Supervisor:
                 log.exception("health check round failed")
 
     async def check_running(self) -> None:
-        """Move every running session whose runtime vanished to `failed`."""
+        """Move every running session whose runtime vanished to `failed`, and apply the
+        agent exit its runtime shows (a lost or early report)."""
         async with self._store.reader() as tx:
             running = await tx.sessions_in(frozenset({S.RUNNING}))
         for session in running:
+            if self._exits.applying(session.id):
+                continue  # its runtime is being stopped on purpose
             status = await self._runtime.poll(self._state_of(session))
-            if status.phase is Phase.GONE:
-                how = status.error or "runtime gone"
-                await self._fail_and_kill(session, f"Runtime exited unexpectedly: {how}")
+            await self._check_one(session, status)
+
+    async def _check_one(self, session: Session, status: RuntimeStatus) -> None:
+        if status.phase is Phase.GONE:
+            how = status.error or "runtime gone"
+            await self._fail_and_kill(session, f"Runtime exited unexpectedly: {how}")
+        elif status.agent_exit_code is not None:
+            await self._exits.apply(session, status.agent_exit_code)
 
     async def recover(self) -> None:
         """Reconcile every session left active by a previous server process (API §3.6)."""
@@ -251,6 +273,7 @@ class Supervisor:
             await self._fail_and_kill(session, "Runtime lost during provisioning")
         elif session.status is S.RUNNING and alive:
             log.info("session %s: re-attached", session.id)
+            await self._check_one(session, status)
         elif session.status is S.RUNNING:
             how = status.error or "runtime gone"
             await self._fail_and_kill(session, f"Runtime exited unexpectedly: {how}")

@@ -112,19 +112,26 @@ class ClaudeCodeAdapter:
         return [Resume(sid)] if isinstance(sid, str) and sid else []
 
     def _assistant(self, obj: dict[str, Any]) -> list[Output]:
-        message = obj.get("message") or {}
+        """A well-formed message (a `message` object whose `content` lists typed blocks)
+        counts for the usage reports' `message_count` once its blocks were read; anything
+        else raises ValueError: the line is logged and skipped, and counts for nothing."""
+        message = obj.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(content, list):
+            raise ValueError("message.content is not a list")
+        blocks = [b for b in content if isinstance(b, dict) and isinstance(b.get("type"), str)]
+        if not blocks:
+            raise ValueError("message.content has no content blocks")
         given = message.get("model")
         model: str = given if isinstance(given, str) else self._model
         msg_id = str(message.get("id") or uuid.uuid4())
-        self._turn.messages.setdefault(model, set()).add(msg_id)
         out: list[Output] = []
-        for block in message.get("content") or []:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
+        for block in blocks:
+            if block["type"] == "text" and isinstance(block.get("text"), str):
                 out.append(self._text(block["text"], message, msg_id, model))
-            elif block.get("type") == "tool_use":
+            elif block["type"] == "tool_use":
                 out += self._tool_use(block)
+        self._turn.messages.setdefault(model, set()).add(msg_id)
         return out
 
     def _text(self, text: str, message: dict[str, Any], msg_id: str, model: str) -> Emit:

@@ -1,0 +1,40 @@
+"""The CLI as a client: which server it talks to (`--server`, `$VOLUNDR_SERVER`)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+
+from typer.testing import CliRunner
+
+from tests.e2e.conftest import ServerProcess
+from volundr.cli import app
+
+
+def _closed_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_the_server_comes_from_the_option_then_the_environment(
+    server_factory: Callable[[dict[str, object]], ServerProcess],
+) -> None:
+    server = server_factory({"runtime": {"kind": "fake"}})
+    runner = CliRunner()
+    created = runner.invoke(
+        app, ["sessions", "create", "from-env", "--json"], env={"VOLUNDR_SERVER": server.url}
+    )
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.output)["name"] == "from-env"
+    listed = runner.invoke(
+        app, ["sessions", "list", "--json", "--server", server.url + "/"],
+        env={"VOLUNDR_SERVER": _closed_url()},
+    )  # fmt: skip
+    assert listed.exit_code == 0, listed.output
+    assert [s["name"] for s in json.loads(listed.output)] == ["from-env"]
+    closed = _closed_url()
+    unreachable = runner.invoke(app, ["sessions", "list"], env={"VOLUNDR_SERVER": closed})
+    assert unreachable.exit_code == 1
+    assert f"error: cannot reach {closed}" in unreachable.output
