@@ -192,11 +192,12 @@ async def start_live_server(
     home: Path, runtime: Runtime | None = None, settings: dict[str, Any] | None = None
 ) -> LiveServer:
     """Serve `create_app` on a free loopback port until `started` (see the conftest index)."""
-    app_settings = Settings(home=home, **(settings or {}))
-    chosen = runtime if runtime is not None else InstantRuntime()
-    app = create_app(app_settings, runtime=chosen)
     sock = _bound_socket()
     host, port = sock.getsockname()
+    # As `volundr serve` does: session hosts call back to the address actually served.
+    app_settings = Settings(home=home, **(settings or {})).served_at(host, port)
+    chosen = runtime if runtime is not None else InstantRuntime()
+    app = create_app(app_settings, runtime=chosen)
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
     )

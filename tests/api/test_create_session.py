@@ -67,7 +67,8 @@ async def test_create_answers_201_starting_with_the_full_session_object(
     sid = body["id"]
     assert str(uuid.UUID(sid)) == sid and uuid.UUID(sid).version == 4
     assert body["status"] == "starting"
-    assert body["chat_endpoint"] == f"ws://127.0.0.1:8080/s/{sid}/session"
+    ws_base = server.base_url.replace("http://", "ws://")
+    assert body["chat_endpoint"] == f"{ws_base}/s/{sid}/session"
     assert (body["code_endpoint"], body["pod_name"], body["error"]) == (None, None, None)
     for key in ("created_at", "updated_at", "last_active"):
         assert body[key].endswith("+00:00"), key

@@ -259,7 +259,8 @@ async def test_start_accepts_no_body_an_empty_body_and_rejects_unknown_profiles(
     started = await server.api.post(f"/sessions/{sid}/start", json={})
     assert started.status_code == 200 and started.json()["status"] == "starting"
     assert started.json()["pod_name"] is None and started.json()["code_endpoint"] is None
-    assert started.json()["chat_endpoint"] == f"ws://127.0.0.1:8080/s/{sid}/session"
+    ws_base = server.base_url.replace("http://", "ws://")
+    assert started.json()["chat_endpoint"] == f"{ws_base}/s/{sid}/session"
     await wait_for_status(server.api, sid, "running")
     await server.api.post(f"/sessions/{sid}/stop")
     again = await server.api.post(f"/sessions/{sid}/start")

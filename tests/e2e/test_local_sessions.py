@@ -201,7 +201,9 @@ def test_failures_reach_the_session_error(
         body = wait_status(api, gone, {"failed", "running"})
         assert body["status"] == "failed"
         missing = tmp_path / "does-not-exist"
-        assert body["error"] == f"Provisioning failed: clone failed: repository not found: {missing}"
+        assert body["error"] == (
+            f"Provisioning failed: clone failed: repository not found: {missing}"
+        )
 
         missing_base = api.post(
             "/sessions",

@@ -3,33 +3,75 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from volundr.api.bounds import (
+    INT32_MAX,
+    INT32_MIN,
+    MAX_LINES,
     MAX_MESSAGES,
+    TEN_YEARS_S,
     Cost,
     DurationMs,
     EventSequence,
     Tokens,
     UtcTime,
 )
+from volundr.domain.chronicles import TRANSLATED_EVENTS
+from volundr.domain.clock import utcnow
 from volundr.domain.events import MAX_BATCH, MAX_DATA_BYTES
 from volundr.services.events import NewEvent
 
 
-def _data_size(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-    """`data` ≤ 64 KiB serialized. Skipped when the caller tells (validation context
-    `body_bytes`) that the whole request body is smaller than that: batches of small
-    events are the common case and serializing each one costs ~10% of ingestion. Either
-    way the value came from the strict JSON loader, so it can be written back out."""
+def _event_data(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    """`data` ≤ 64 KiB serialized, and within bounds where a timeline entry is read from it.
+
+    The size check is skipped when the caller tells (validation context `body_bytes`) that
+    the whole request body is smaller than that: batches of small events are the common
+    case and serializing each one costs ~10% of ingestion. Either way the value came from
+    the strict JSON loader, so it can be written back out.
+    """
     small_body = isinstance(info.context, dict) and info.context.get("body_bytes", 1 << 30) <= (
         MAX_DATA_BYTES
     )
     if not small_body and _serialized_size(value, "data") > MAX_DATA_BYTES:
         raise ValueError(f"data must be at most {MAX_DATA_BYTES} bytes serialized")
+    if info.data.get("event_type") in TRANSLATED_EVENTS:
+        _check_entry_fields(value)
+    return value
+
+
+_ENTRY_FIELDS = (
+    (("t",), 0, TEN_YEARS_S),
+    (("insertions", "ins", "deletions", "del"), 0, MAX_LINES),
+    (("exit_code", "exit"), INT32_MIN, INT32_MAX),
+)
+"""The integers of `data` that become a timeline entry (API §8.4), with the bounds the
+same entry has when posted to `/chronicles/{id}/timeline`."""
+
+
+def _check_entry_fields(data: dict[str, Any]) -> None:
+    """Negative `t` and line counts are allowed: the timeline ignores them (API §8.4)."""
+    for names, low, high in _ENTRY_FIELDS:
+        for name in names:
+            value = data.get(name)
+            if type(value) is not int:
+                continue
+            if value > high:
+                raise ValueError(f"data.{name} must be at most {high}")
+            if value < low < 0:
+                raise ValueError(f"data.{name} must be at least {low}")
+
+
+def _not_far_ahead(value: datetime) -> datetime:
+    """A run's timeline is dense up to its latest entry, so an event dated centuries ahead
+    would make every later read of it enormous."""
+    if value > utcnow() + timedelta(seconds=TEN_YEARS_S):
+        raise ValueError("timestamp must be at most ten years ahead of the server clock")
     return value
 
 
@@ -55,8 +97,8 @@ class EventIn(BaseModel):
 
     session_id: UUID | None = None
     event_type: str
-    timestamp: UtcTime | None = None
-    data: Annotated[dict[str, Any], AfterValidator(_data_size)] = Field(default_factory=dict)
+    timestamp: Annotated[UtcTime, AfterValidator(_not_far_ahead)] | None = None
+    data: Annotated[dict[str, Any], AfterValidator(_event_data)] = Field(default_factory=dict)
     sequence: EventSequence = 0
     tokens_in: Tokens | None = None
     tokens_out: Tokens | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -11,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from volundr.api import sse
+from volundr.api.bounds import MAX_SAFE_INT, UtcTime
 from volundr.api.deps import Caller, SessionId
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
@@ -65,7 +65,7 @@ async def get_logs(
     lines: Annotated[LineCount, Query(description="The last N matching lines (1–2000).")] = None,
     limit: Annotated[LineCount, Query(description="Alias of `lines` (`lines` wins).")] = None,
     level: Annotated[str | None, Query(description="Minimum level, case-insensitive.")] = None,
-    since: Annotated[datetime | None, Query(description="Only lines at or after this.")] = None,
+    since: Annotated[UtcTime | None, Query(description="Only lines at or after this.")] = None,
     follow: bool = False,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
@@ -106,7 +106,10 @@ async def _frames(items: AsyncIterator[Any]) -> AsyncIterator[bytes]:
 
 
 def _seq(value: str | None) -> int | None:
-    """A `Last-Event-ID` naming a log line; anything else starts from the snapshot."""
-    if value is None or not value.strip().isdigit():
+    """A `Last-Event-ID` naming a log line (ASCII digits, at most 2^53 - 1); anything else
+    starts from the snapshot."""
+    digits = (value or "").strip()
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 16:
         return None
-    return int(value.strip())
+    seq = int(digits)
+    return seq if seq <= MAX_SAFE_INT else None

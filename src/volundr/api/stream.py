@@ -178,7 +178,8 @@ async def session_stream(
 ) -> LiveStream:
     """Live events about the sessions the caller can see; resumes after `Last-Event-ID`."""
     state = request.app.state
-    chosen = last_event_id_header if last_event_id_header is not None else last_event_id
+    given = last_event_id_header if last_event_id_header is not None else last_event_id
+    chosen = _resume_id(given)
     return LiveStream(
         hub=state.hub,
         stats=state.stats,
@@ -186,3 +187,17 @@ async def session_stream(
         last_event_id=chosen or None,
         retry_ms=state.sse_retry_ms,
     )
+
+
+def _resume_id(raw: str | None) -> str | None:
+    """`Last-Event-ID` as given, except that an integer too long to be an event id becomes
+    the largest one: past the newest id either way, so the client gets a resync (API §5.3),
+    and no step has to read a number of thousands of digits."""
+    digits = raw.strip() if raw is not None else ""
+    if len(digits.lstrip("0")) > _ID_DIGITS and digits.isascii() and digits.isdigit():
+        return str(INT64_MAX)
+    return raw
+
+
+INT64_MAX = 2**63 - 1
+_ID_DIGITS = len(str(INT64_MAX))

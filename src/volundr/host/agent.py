@@ -98,8 +98,8 @@ class Agent:
 
     stdout lines go to the log at INFO, stderr lines at WARNING (logger `agent`) unless a
     structured line states its level (`agentlog`), both read concurrently in chunks so a
-    full pipe never blocks the agent; lines longer than `max_line_bytes` are cut. `wait` returns on process exit even if a daemonized
-    grandchild keeps the pipes open.
+    full pipe never blocks the agent; lines longer than `max_line_bytes` are cut. `wait`
+    returns on process exit even if a daemonized grandchild keeps the pipes open.
     """
 
     def __init__(

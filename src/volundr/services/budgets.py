@@ -46,9 +46,9 @@ class SessionBudget:
         """Refuse a restart of a session that already spent its whole budget (the run
         would be stopped at its first usage report)."""
         limit = session.launch.max_cost_micros
-        if session.status is SessionStatus.STARTING and limit is not None:
-            if session.cost_micros >= limit:
-                raise SessionBudgetExhausted(session.id, session.cost_micros, limit)
+        starting = session.status is SessionStatus.STARTING
+        if starting and limit is not None and session.cost_micros >= limit:
+            raise SessionBudgetExhausted(session.id, session.cost_micros, limit)
 
 
 class DailyBudget:
