@@ -31,3 +31,12 @@ def test_configured_urls_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (from_env.public_url, from_env.callback_url) == (
         "http://127.0.0.1:8080", "http://127.0.0.1:7000",
     )  # fmt: skip
+
+
+def test_an_identity_mode_that_is_not_available_is_refused_not_served_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VOLUNDR_AUTH__MODE", "tokens")
+    with pytest.raises(ValueError, match="auth.mode") as raised:
+        load_settings()
+    assert "'none' or 'headers'" in str(raised.value)

@@ -28,8 +28,11 @@ def default_home() -> Path:
 
 
 class AuthSettings(BaseModel):
-    mode: Literal["none", "headers", "tokens"] = Field(
-        "none", description="Identity mode: `none` makes every caller the local admin."
+    mode: Literal["none", "headers"] = Field(
+        "none",
+        description="Identity mode: `none` makes every caller the local admin; `headers` "
+        "trusts a proxy's `x-auth-*` headers. (`tokens` is not available yet and is refused, "
+        "never served as `none`.)",
     )
 
 

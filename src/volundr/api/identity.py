@@ -60,6 +60,6 @@ def principal_from_headers(request: Request) -> Principal:
 
 def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller, per the server's identity mode."""
-    if request.app.state.auth_mode == "headers":
-        return principal_from_headers(request)
-    return LOCAL_ADMIN
+    if request.app.state.auth_mode == "none":
+        return LOCAL_ADMIN
+    return principal_from_headers(request)
