@@ -2,7 +2,8 @@
 
 Baseline (same run): the irreducible work of a start done by hand — a Python interpreter
 start plus a `git clone` of the same repository. Targets (DESIGN §8): p50 ≤ 0.5 s,
-p95 ≤ 1 s.
+p95 ≤ 1 s. Also the resident memory of one idle session host (its own process, without
+the agent), beside a bare Python interpreter that only sleeps.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from benchmarks.common import percentile, volundr_server
 
@@ -45,7 +47,33 @@ def baseline(repo: Path, root: Path) -> list[float]:
     return times
 
 
-def volundr_times(repo: Path, agent: Path) -> list[float]:
+def bare_interpreter_rss() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.5)
+        return int(psutil.Process(proc.pid).memory_info().rss)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def idle_host_rss(api: httpx.Client, repo: Path) -> int:
+    """RSS of the host of a running session, after it settled (the agent only sleeps)."""
+    created = api.post("/sessions", json={"name": "bench-rss", "source": {"repo": str(repo)}})
+    created.raise_for_status()
+    sid = created.json()["id"]
+    while (body := api.get(f"/sessions/{sid}").json())["status"] != "running":
+        if body["status"] == "failed":
+            raise RuntimeError(body["error"])
+        time.sleep(0.01)
+    time.sleep(2.0)
+    pid = int(body["pod_name"].removeprefix("local-"))
+    rss = int(psutil.Process(pid).memory_info().rss)
+    api.post(f"/sessions/{sid}/stop").raise_for_status()
+    return rss
+
+
+def volundr_times(repo: Path, agent: Path) -> tuple[list[float], int]:
     config = (
         "agents:\n  default: bench\n  templates:\n"
         f"    bench: {{kind: command, command: ['{agent}']}}\n"
@@ -68,7 +96,8 @@ def volundr_times(repo: Path, agent: Path) -> list[float]:
                 time.sleep(0.005)
             times.append(time.perf_counter() - t0)
             api.post(f"/sessions/{sid}/stop").raise_for_status()
-    return times
+        rss = idle_host_rss(api, repo)
+    return times, rss
 
 
 def run() -> list[str]:
@@ -79,7 +108,8 @@ def run() -> list[str]:
         agent.write_text("#!/bin/sh\nexec sleep 600\n")
         agent.chmod(0o755)
         base = baseline(repo, root)
-        ours = volundr_times(repo, agent)
+        ours, host_rss = volundr_times(repo, agent)
+        bare_rss = bare_interpreter_rss()
     b50, b95 = percentile(base, 50), percentile(base, 95)
     v50, v95 = percentile(ours, 50), percentile(ours, 95)
     return [
@@ -88,6 +118,8 @@ def run() -> list[str]:
         f"   ratio {v50/b50:5.2f}   target p50 ≤ 500 ms {'ok' if v50 <= 0.5 else 'MISSED'}",
         f"  p95 {v95*1000:7.0f} ms   baseline {b95*1000:6.0f} ms"
         f"   ratio {v95/b95:5.2f}   target p95 ≤ 1000 ms {'ok' if v95 <= 1.0 else 'MISSED'}",
+        f"  idle session host RSS {host_rss / 2**20:6.1f} MiB   baseline (bare python) "
+        f"{bare_rss / 2**20:5.1f} MiB   ratio {host_rss / bare_rss:5.2f}   (reported, no target)",
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -300,3 +301,25 @@ async def test_stop_during_provisioning_ends_everything(tmp_path: Path, make_spe
     assert (await runtime.poll(launched.state)).error == (
         f"host process {launched.state['pid']} exited with status 0"
     )
+
+
+async def test_a_host_whose_session_directory_was_removed_stops_itself(
+    tmp_path: Path, make_spec, wait_for
+):
+    """Nobody can reach or stop a host once its data is gone: it must not run forever."""
+    runtime = LocalRuntime(sessions_dir=tmp_path / "sessions", stop_grace_s=0.5,
+                           orphan_check_s=0.1)  # fmt: skip
+    launched = await runtime.start(make_spec(agent=agent("sleep", "1000")))
+    state = launched.state
+    try:
+        assert (await wait_for(state, on=runtime)).phase == Phase.READY
+        assert len(marked(state["session_id"])) >= 2, "the host and its agent run"
+        await asyncio.to_thread(shutil.rmtree, state["session_dir"])
+        await wait_for(state, until=gone, on=runtime, within_s=5)
+        for _ in range(100):
+            if not marked(state["session_id"]):
+                break
+            await asyncio.sleep(0.05)
+        assert marked(state["session_id"]) == []
+    finally:
+        await runtime.stop(state, grace_s=0.5)

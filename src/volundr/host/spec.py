@@ -2,7 +2,8 @@
 
 Both sides of the contract live here: a runtime calls `encode_spec`, the host calls
 `parse_spec`. The JSON object carries the fields of `volundr.ports.LaunchSpec` (with `agent`
-as an object) plus `session_dir`, `max_line_bytes`, `stop_grace_s` and `early_exit_s`.
+as an object) plus `session_dir`, `max_line_bytes`, `stop_grace_s`, `early_exit_s`, `max_log_bytes` and
+`orphan_check_s`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ SESSION_MARKER_ENV = "VOLUNDR_SESSION_ID"
 """Set in the environment of the host and of everything it starts; lets a runtime find strays."""
 
 DEFAULT_EARLY_EXIT_S = 0.1
+DEFAULT_ORPHAN_CHECK_S = 5.0
 
 
 class SpecError(ValueError):
@@ -37,6 +39,9 @@ class HostSpec:
     early_exit_s: float = DEFAULT_EARLY_EXIT_S
     max_log_bytes: int | None = None
     """Cap of the session log (current file + rotated one); None = unbounded."""
+    orphan_check_s: float = DEFAULT_ORPHAN_CHECK_S
+    """How often the host checks that `session_dir` still exists (it stops once it does not:
+    no server can reach or stop it any more)."""
 
     @property
     def workspace(self) -> Path:
@@ -62,6 +67,7 @@ def encode_spec(spec: HostSpec) -> str:
     body["stop_grace_s"] = spec.stop_grace_s
     body["early_exit_s"] = spec.early_exit_s
     body["max_log_bytes"] = spec.max_log_bytes
+    body["orphan_check_s"] = spec.orphan_check_s
     return json.dumps(body)
 
 
@@ -104,6 +110,7 @@ def parse_spec(text: str) -> HostSpec:
         early_exit_s = float(raw.get("early_exit_s", DEFAULT_EARLY_EXIT_S))
         raw_log_cap = raw.get("max_log_bytes")
         max_log_bytes = int(raw_log_cap) if raw_log_cap is not None else None
+        orphan_check_s = float(raw.get("orphan_check_s", DEFAULT_ORPHAN_CHECK_S))
     except (TypeError, ValueError) as exc:
         raise SpecError(f"invalid launch spec: {exc}") from None
     if not session_dir.is_absolute():
@@ -113,6 +120,7 @@ def parse_spec(text: str) -> HostSpec:
     return HostSpec(
         launch, session_dir, max_line_bytes, max(stop_grace_s, 0.0), early_exit_s,
         max_log_bytes if max_log_bytes and max_log_bytes > 0 else None,
+        orphan_check_s if orphan_check_s > 0 else DEFAULT_ORPHAN_CHECK_S,
     )
 
 

@@ -105,6 +105,7 @@ class Supervisor:
         self._spawn(self._reaper.run_periodically())
         self._spawn(self._reporter.run())
         self._spawn(self._reports.run())
+        self._spawn(self._stop_when_orphaned(stop))
         provision = asyncio.create_task(self._provision())
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({provision, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -244,6 +245,14 @@ class Supervisor:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _stop_when_orphaned(self, stop: asyncio.Event) -> None:
+        """Once the session directory is gone (data dir wiped, a test's temp dir deleted),
+        no server can reach or stop this host: it stops itself rather than run forever."""
+        while await asyncio.to_thread(self._spec.session_dir.is_dir):
+            await asyncio.sleep(self._spec.orphan_check_s)
+        log.warning("session directory %s was removed: stopping", self._spec.session_dir)
+        stop.set()
 
     async def _health_route(self) -> tuple[int, Any]:
         return 200, self._health.body()

@@ -38,6 +38,7 @@ from volundr.domain.logs import LogPage, LogQuery
 from volundr.host.logwriter import last_fatal_message
 from volundr.host.spec import (
     DEFAULT_EARLY_EXIT_S,
+    DEFAULT_ORPHAN_CHECK_S,
     FD_ENV,
     SESSION_MARKER_ENV,
     HostSpec,
@@ -70,8 +71,10 @@ class LocalRuntime:
         health_timeout_s: float = 1.0,
         early_exit_s: float = DEFAULT_EARLY_EXIT_S,
         max_log_bytes: int | None = None,
+        orphan_check_s: float = DEFAULT_ORPHAN_CHECK_S,
     ) -> None:
         self._sessions_dir = Path(sessions_dir)
+        self._orphan_check_s = orphan_check_s
         self._files = SessionFiles(self._sessions_dir)
         self._max_log_bytes = max_log_bytes
         self._python = python or sys.executable
@@ -221,7 +224,7 @@ class LocalRuntime:
         logs.mkdir(exist_ok=True)
         host_spec = HostSpec(
             spec, session_dir, self._max_line_bytes, self._stop_grace_s, self._early_exit_s,
-            max_log_bytes=self._max_log_bytes,
+            max_log_bytes=self._max_log_bytes, orphan_check_s=self._orphan_check_s,
         )
         log_path = log_path_of(session_dir)
         log_offset = log_path.stat().st_size if log_path.exists() else 0
