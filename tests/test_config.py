@@ -37,6 +37,6 @@ def test_an_identity_mode_that_is_not_available_is_refused_not_served_open(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("VOLUNDR_AUTH__MODE", "tokens")
-    with pytest.raises(ValueError, match="auth.mode") as raised:
+    with pytest.raises(ValueError, match=r"auth\.mode") as raised:
         load_settings()
     assert "'none' or 'headers'" in str(raised.value)

@@ -2,8 +2,8 @@
 
 Both sides of the contract live here: a runtime calls `encode_spec`, the host calls
 `parse_spec`. The JSON object carries the fields of `volundr.ports.LaunchSpec` (with `agent`
-as an object) plus `session_dir`, `max_line_bytes`, `stop_grace_s`, `early_exit_s`, `max_log_bytes` and
-`orphan_check_s`.
+as an object) plus `session_dir`, `max_line_bytes`, `stop_grace_s`, `early_exit_s`,
+`max_log_bytes` and `orphan_check_s`.
 """
 
 from __future__ import annotations

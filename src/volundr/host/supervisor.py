@@ -249,7 +249,7 @@ class Supervisor:
     async def _stop_when_orphaned(self, stop: asyncio.Event) -> None:
         """Once the session directory is gone (data dir wiped, a test's temp dir deleted),
         no server can reach or stop this host: it stops itself rather than run forever."""
-        while await asyncio.to_thread(self._spec.session_dir.is_dir):
+        while await asyncio.to_thread(self._spec.session_dir.is_dir):  # noqa: ASYNC110 - a poll of the filesystem
             await asyncio.sleep(self._spec.orphan_check_s)
         log.warning("session directory %s was removed: stopping", self._spec.session_dir)
         stop.set()
