@@ -38,3 +38,15 @@ def test_the_server_comes_from_the_option_then_the_environment(
     unreachable = runner.invoke(app, ["sessions", "list"], env={"VOLUNDR_SERVER": closed})
     assert unreachable.exit_code == 1
     assert f"error: cannot reach {closed}" in unreachable.output
+
+
+def test_malformed_options_are_usage_errors_before_any_request() -> None:
+    runner = CliRunner(env={"VOLUNDR_SERVER": _closed_url()})
+    for pair in ("NOVALUE", "=value"):
+        bad_env = runner.invoke(app, ["sessions", "create", "x", "--env", "A=1", "--env", pair])
+        assert bad_env.exit_code == 2
+        assert f"expected KEY=VALUE, got '{pair}'" in bad_env.output
+        assert "cannot reach" not in bad_env.output
+    both = runner.invoke(app, ["sessions", "diff", "some-id", "--files", "--path", "a.txt"])
+    assert both.exit_code == 2
+    assert "cannot be combined with --files" in both.output

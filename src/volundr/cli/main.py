@@ -1,4 +1,5 @@
-"""Typer application: `volundr serve` and the `volundr sessions …` client commands."""
+"""Typer application: `volundr serve`, and the client commands `sessions …`, `workspaces …`,
+`models` and `stats`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from typing import Annotated
 import typer
 
 from volundr.cli.sessions import sessions_app
+from volundr.cli.usage import models, stats
+from volundr.cli.workspaces import workspaces_app
 
 app = typer.Typer(help="Volundr: a control plane for AI coding sessions.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
+app.add_typer(workspaces_app, name="workspaces")
+app.command()(models)
+app.command()(stats)
 
 
 @app.command()
