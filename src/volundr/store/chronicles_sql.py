@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -45,15 +45,15 @@ class ChronicleSqlMixin:
 
     async def insert_chronicle(self, chronicle: Chronicle) -> None:
         try:
-            await self._conn.execute(insert(chronicles).values(**_to_row(chronicle)))
+            await self._conn.execute(insert(chronicles), _to_row(chronicle))
         except IntegrityError as exc:  # another writer drafted this run's chronicle
             raise DuplicateKey() from exc
 
     async def update_chronicle(self, chronicle: Chronicle) -> None:
         values = _to_row(chronicle)
-        del values["id"]
+        values["match_id"] = values.pop("id")
         await self._conn.execute(
-            update(chronicles).where(chronicles.c.id == chronicle.id).values(**values)
+            update(chronicles).where(chronicles.c.id == bindparam("match_id")), values
         )
 
     async def detach_chronicles(self, session_id: str) -> None:

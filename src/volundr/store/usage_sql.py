@@ -37,18 +37,11 @@ class UsageSqlMixin:
     async def insert_usage(self, record: UsageRecord) -> None:
         values = {column.name: getattr(record, column.name) for column in usage_records.c}
         try:
-            await self._conn.execute(insert(usage_records).values(**values))
+            await self._conn.execute(insert(usage_records), values)
         except IntegrityError as exc:
             raise DuplicateKey() from exc
         t = usage_daily
-        stmt = self._upsert(t).values(
-            tenant_id=record.tenant_id,
-            day=utc_day(record.recorded_at),
-            owner_id=record.owner_id,
-            provider=record.provider,
-            tokens=record.tokens,
-            cost_micros=record.cost_micros or 0,
-        )
+        stmt = self._upsert(t)
         await self._conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.c.tenant_id, t.c.day, t.c.owner_id, t.c.provider],
@@ -56,7 +49,15 @@ class UsageSqlMixin:
                     "tokens": t.c.tokens + stmt.excluded.tokens,
                     "cost_micros": t.c.cost_micros + stmt.excluded.cost_micros,
                 },
-            )
+            ),
+            {
+                "tenant_id": record.tenant_id,
+                "day": utc_day(record.recorded_at),
+                "owner_id": record.owner_id,
+                "provider": record.provider,
+                "tokens": record.tokens,
+                "cost_micros": record.cost_micros or 0,
+            },
         )
 
     async def usage_by_key(self, session_id: str, key: str) -> UsageRecord | None:
@@ -88,12 +89,13 @@ class UsageSqlMixin:
     async def count_session(self, tenant_id: str, owner_id: str, delta: int) -> None:
         """Add `delta` to the owner's session count (called on insert and delete)."""
         t = session_counts
-        stmt = self._upsert(t).values(tenant_id=tenant_id, owner_id=owner_id, count=delta)
+        stmt = self._upsert(t)
         await self._conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.c.tenant_id, t.c.owner_id],
                 set_={"count": t.c.count + stmt.excluded.count},
-            )
+            ),
+            {"tenant_id": tenant_id, "owner_id": owner_id, "count": delta},
         )
 
     async def session_totals(self, principal: Principal) -> SessionTotals:

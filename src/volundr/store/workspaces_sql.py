@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,17 +36,20 @@ class WorkspaceSqlMixin:
         )
 
     async def insert_workspace(self, workspace: Workspace) -> None:
-        await self._conn.execute(insert(workspaces).values(**_to_row(workspace)))
+        await self._conn.execute(insert(workspaces), _to_row(workspace))
 
     async def update_workspace(
         self, workspace: Workspace, expected_status: WorkspaceStatus
     ) -> bool:
         values = _to_row(workspace)
-        del values["id"]
+        values["match_id"] = values.pop("id")
+        values["match_status"] = expected_status.value
         result = await self._conn.execute(
-            update(workspaces)
-            .where(workspaces.c.id == workspace.id, workspaces.c.status == expected_status.value)
-            .values(**values)
+            update(workspaces).where(
+                workspaces.c.id == bindparam("match_id"),
+                workspaces.c.status == bindparam("match_status"),
+            ),
+            values,
         )
         return bool(result.rowcount == 1)
 
