@@ -184,8 +184,11 @@ class SqlStore:
                         # A cancellation inside a statement leaves the connection needing a
                         # rollback SQLAlchemy refuses; the original exception must win (a
                         # swallowed CancelledError keeps a background loop from stopping).
-                        with contextlib.suppress(Exception):
+                        try:
                             await conn.exec_driver_sql("ROLLBACK")
+                        except Exception:  # never back in the pool mid-transaction
+                            with contextlib.suppress(Exception):
+                                await conn.invalidate()
                         raise
                     await conn.exec_driver_sql("COMMIT")
                 else:
@@ -210,7 +213,12 @@ class SqlStore:
 
 def _engine_options(is_sqlite: bool) -> dict[str, Any]:
     if is_sqlite:
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        # Every use of a connection ends its own transaction (COMMIT or ROLLBACK, else the
+        # connection is invalidated), so the pool's rollback on return is a wasted round trip.
+        return {
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            "pool_reset_on_return": None,
+        }
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
 
 
