@@ -170,7 +170,12 @@ class StoreTx(WorkspaceTx, ChronicleTx, Protocol):
     """One atomic unit of work. Everything written inside commits together or not at all."""
 
     async def get_session(self, session_id: str) -> Session | None:
-        """The session with this id, unscoped (the service applies visibility)."""
+        """The session with this id, unscoped (the service applies visibility).
+
+        In a write transaction (`SessionStore.transaction`) the row is locked until commit:
+        no other writer changes it between this read and this transaction's update, so a
+        read-check-write inside one transaction never loses its compare-and-set.
+        """
 
     async def insert_session(self, session: Session) -> None:
         """Insert a new record (its `version` must be 0) and count it for its owner."""

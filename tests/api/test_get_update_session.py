@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -187,6 +188,19 @@ async def test_put_is_never_409_whatever_the_status(
         response = await server.api.put(f"/sessions/{sid}", json={"name": f"in-{status}"})
         assert response.status_code == 200, status
         assert response.json()["status"] == status
+
+
+async def test_concurrent_puts_all_succeed_even_beside_a_stop(
+    server: LiveServer, wait_for_status: Any
+) -> None:
+    sid = (await new_session(server, wait_for_status))["id"]
+    names = [f"name-{i}" for i in range(40)]
+    puts = [server.api.put(f"/sessions/{sid}", json={"name": n}) for n in names]
+    answers = await asyncio.gather(server.api.post(f"/sessions/{sid}/stop"), *puts)
+    assert answers[0].status_code == 200, answers[0].text
+    assert [a.status_code for a in answers[1:]] == [200] * len(names)
+    final = (await server.api.get(f"/sessions/{sid}")).json()
+    assert final["status"] == "stopped" and final["name"] in names
 
 
 async def test_put_of_an_unknown_session_is_404(server: LiveServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,30 @@ async def test_update_with_a_stale_version_returns_false_and_writes_nothing(
         stored = await tx.get_session(session.id)
     assert stored == winner
     assert stored is not None and stored.version == 1
+
+
+async def test_read_check_writes_in_concurrent_transactions_queue_and_all_win(
+    store: SqlStore, make_session: Any
+) -> None:
+    """A write transaction's read locks the row: concurrent increments never lose."""
+    session = make_session(message_count=0)
+    async with store.transaction() as tx:
+        await tx.insert_session(session)
+
+    async def increment() -> bool:
+        async with store.transaction() as tx:
+            current = await tx.get_session(session.id)
+            assert current is not None
+            expected = current.version
+            await asyncio.sleep(0.01)  # widen the window between read and write
+            current.message_count += 1
+            return await tx.update_session(current, expected)
+
+    results = await asyncio.gather(*(increment() for _ in range(12)))
+    assert results == [True] * 12
+    async with store.reader() as tx:
+        stored = await tx.get_session(session.id)
+    assert stored is not None and (stored.message_count, stored.version) == (12, 12)
 
 
 async def test_update_of_a_missing_session_returns_false(

@@ -158,10 +158,8 @@ class SessionService:
         return session
 
     async def _get_for_change(self, principal: Principal, session_id: str) -> Session:
-        session = await self.get(principal, session_id)
-        if not principal.can_mutate:
-            raise Forbidden(MUTATOR_ROLES)
-        return session
+        async with self._store.reader() as tx:
+            return _changeable(principal, await tx.get_session(session_id), session_id)
 
     # ------------------------------------------------------------------ create, update
 
@@ -209,9 +207,10 @@ class SessionService:
     async def update(
         self, principal: Principal, session_id: str, changes: SessionChanges
     ) -> Session:
-        """Partial update; repeated until its compare-and-set wins. Never 409."""
-        for _ in range(20):
-            session = await self._get_for_change(principal, session_id)
+        """Partial update, read and written in one transaction (which locks the row, so
+        concurrent updates queue instead of losing: never 409)."""
+        async with self._store.transaction() as tx:
+            session = _changeable(principal, await tx.get_session(session_id), session_id)
             expected = session.version
             if changes.name is not None:
                 session.name = changes.name
@@ -226,14 +225,11 @@ class SessionService:
             if changes.max_cost_micros is not None:
                 session.launch.max_cost_micros = changes.max_cost_micros
             session.updated_at = utcnow()
-            async with self._store.transaction() as tx:
-                won = await tx.update_session(session, expected)
-                if won:
-                    await tx.append_broadcast(updated_broadcast(session))
-            if won:
-                self._transitions.wake()
-                return session
-        raise RuntimeError(f"session {session_id}: update kept losing")
+            if not await tx.update_session(session, expected):
+                raise RuntimeError(f"session {session_id}: changed under a row lock")
+            await tx.append_broadcast(updated_broadcast(session))
+        self._transitions.wake()
+        return session
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -496,3 +492,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return when, sid
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidRequest("Invalid cursor") from None
+
+
+def _changeable(principal: Principal, session: Session | None, session_id: str) -> Session:
+    """The session when `principal` may see it (else 404) and change it (else 403)."""
+    if session is None or not principal.can_see(session.owner_id, session.tenant_id):
+        raise SessionNotFound(session_id)
+    if not principal.can_mutate:
+        raise Forbidden(MUTATOR_ROLES)
+    return session

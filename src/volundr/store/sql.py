@@ -44,8 +44,11 @@ _INSERT_OUTBOX = insert(outbox).returning(outbox.c.id)
 class SqlTx(EventsSqlMixin, UsageSqlMixin, WorkspaceSqlMixin, ChronicleSqlMixin):
     """StoreTx over one SQLAlchemy connection inside an open transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, writes: bool = False) -> None:
         self._conn = conn
+        # SQLite writers are already serialized (BEGIN IMMEDIATE); PostgreSQL needs the
+        # row lock so that concurrent read-check-write transactions queue, not collide.
+        self._lock_rows = writes and conn.dialect.name == "postgresql"
 
     @property
     def connection(self) -> AsyncConnection:
@@ -53,9 +56,10 @@ class SqlTx(EventsSqlMixin, UsageSqlMixin, WorkspaceSqlMixin, ChronicleSqlMixin)
         return self._conn
 
     async def get_session(self, session_id: str) -> Session | None:
-        row = (
-            await self._conn.execute(select(sessions).where(sessions.c.id == session_id))
-        ).mappings().first()
+        stmt = select(sessions).where(sessions.c.id == session_id)
+        if self._lock_rows:
+            stmt = stmt.with_for_update()
+        row = (await self._conn.execute(stmt)).mappings().first()
         return row_to_session(row) if row else None
 
     async def insert_session(self, session: Session) -> None:
@@ -160,10 +164,10 @@ class SqlStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
         if self.is_sqlite:
-            async with self._write_lock, self._connect(begin="BEGIN IMMEDIATE") as tx:
+            async with self._write_lock, self._connect("BEGIN IMMEDIATE", writes=True) as tx:
                 yield tx
         else:
-            async with self._connect() as tx:
+            async with self._connect(writes=True) as tx:
                 yield tx
 
     @asynccontextmanager
@@ -172,12 +176,14 @@ class SqlStore:
             yield tx
 
     @asynccontextmanager
-    async def _connect(self, begin: str | None = None) -> AsyncIterator[SqlTx]:
+    async def _connect(
+        self, begin: str | None = None, *, writes: bool = False
+    ) -> AsyncIterator[SqlTx]:
         try:
             async with self.engine.connect() as conn:
                 if begin and self.is_sqlite:
                     await conn.exec_driver_sql(begin)
-                    tx = SqlTx(conn)
+                    tx = SqlTx(conn, writes=writes)
                     try:
                         yield tx
                     except BaseException:
@@ -193,7 +199,7 @@ class SqlStore:
                     await conn.exec_driver_sql("COMMIT")
                 else:
                     async with conn.begin():
-                        yield SqlTx(conn)
+                        yield SqlTx(conn, writes=writes)
         except (OperationalError, DBAPIError, OSError) as exc:
             if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
                 raise
