@@ -34,6 +34,17 @@ def test_the_spool_survives_a_restart_in_order(tmp_path: Path) -> None:
     assert [i["n"] for i in Spool(tmp_path).head(10)] == [5]
 
 
+def test_nuls_from_agent_output_are_replaced_so_the_api_takes_the_report(
+    tmp_path: Path,
+) -> None:
+    spool = Spool(tmp_path)
+    spool.append({"kind": "event", "body": {"data": {"out\0put": ["bin\0ary", "C:\\u0000"]}}})
+    expected = {"kind": "event", "body": {"data": {"out\ufffdput": ["bin\ufffdary", "C:\\u0000"]}}}
+    assert spool.head(1) == [expected]
+    spool.close()
+    assert Spool(tmp_path).head(1) == [expected]
+
+
 def test_a_line_cut_by_a_crash_is_dropped_and_later_items_kept(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.append({"kind": "event", "n": 1})

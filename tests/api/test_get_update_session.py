@@ -225,3 +225,16 @@ async def test_schema_errors_come_before_existence(server: LiveServer) -> None:
         f"/sessions/{missing}/start", json={"profile_name": "p"}
     )
     assert unknown_profile.status_code == 404  # existence before the semantic 422
+
+
+async def test_a_model_that_would_read_as_an_agent_option_is_refused(
+    server: LiveServer, wait_for_status: Any
+) -> None:
+    created = await server.api.post("/sessions", json={"name": "opt", "model": "--help"})
+    assert created.status_code == 422
+    item = created.json()["detail"][0]
+    assert item["loc"] == ["body", "model"]
+    assert item["msg"] == "Value error, Invalid model id '--help': must not start with '-'"
+    sid = (await new_session(server, wait_for_status))["id"]
+    put = await server.api.put(f"/sessions/{sid}", json={"model": "-x"})
+    assert put.status_code == 422 and put.json()["detail"][0]["loc"] == ["body", "model"]

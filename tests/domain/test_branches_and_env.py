@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from volundr.domain.validation import branch_name, env_vars
+from volundr.domain.validation import branch_name, env_vars, model_id
 
 
 @pytest.mark.parametrize(
@@ -136,3 +136,33 @@ def test_valid_environments_pass(env: dict[str, str]) -> None:
 def test_invalid_environments_are_rejected(env: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         env_vars(env)
+
+
+def test_head_is_not_a_branch_name() -> None:
+    with pytest.raises(ValueError, match="must not be 'HEAD'"):
+        branch_name("HEAD")
+    assert branch_name("HEADS-UP") == "HEADS-UP"
+
+
+@pytest.mark.parametrize(
+    "value", ["", "claude-sonnet-4-6", "llama3.2:latest", "openai/gpt-4o", "gpt-4o@2024-08"]
+)
+def test_model_ids_pass_unchanged(value: str) -> None:
+    assert model_id(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("--help", "must not start with '-'"),
+        ("-m", "must not start with '-'"),
+        ("claude sonnet", "whitespace or control characters"),
+        ("a\nb", "whitespace or control characters"),
+        ("a\x00b", "whitespace or control characters"),
+    ],
+)
+def test_model_ids_that_would_read_as_options_or_split_are_refused(
+    value: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        model_id(value)

@@ -31,6 +31,13 @@ def test_command_substitutes_prompt_and_model_in_every_argument() -> None:
     assert argv == ["aider", "--model=gpt", "--message", "fix it; rm -rf / (gpt)"]
 
 
+def test_placeholders_inside_the_prompt_or_model_reach_the_agent_as_written() -> None:
+    argv = build_argv(
+        template("command", "agent", "{prompt}", "{model}"), "use {model} and {prompt}", "m{prompt}"
+    )
+    assert argv == ["agent", "use {model} and {prompt}", "m{prompt}"]
+
+
 def test_claude_code_appends_its_flags_and_the_model_when_set() -> None:
     t = template("claude-code", "npx", "claude")
     assert build_argv(t, "hi", "") == [
@@ -107,3 +114,15 @@ async def test_output_lines_are_split_across_chunks_and_long_ones_cut() -> None:
     lines: list[str] = []
     await _pump_lines(stream, 100, lines.append)
     assert lines == ["first", "second", "y" * 100 + " …[truncated]", "last"]
+
+
+async def test_an_argument_the_os_cannot_take_is_an_agent_error(tmp_path: Path) -> None:
+    from volundr.host.agent import Agent
+    from volundr.host.logwriter import LogWriter
+    from volundr.host.procs import ChildReaper
+
+    agent = Agent(LogWriter(tmp_path / "log.jsonl"), ChildReaper(), 1024)
+    with pytest.raises(AgentError) as caught:
+        await agent.start("script", ["true", "a\x00b"], dict(os.environ), tmp_path)
+    assert str(caught.value).startswith("agent 'script' could not be started: ")
+    assert "null" in str(caught.value)

@@ -43,6 +43,7 @@ NonEmptyBranch = Annotated[
     str, Field(min_length=1, max_length=255), AfterValidator(validation.branch_name)
 ]
 RepoUrl = Annotated[str, Field(max_length=500), AfterValidator(_repo)]
+ModelId = Annotated[str, Field(max_length=100), AfterValidator(validation.model_id)]
 EnvMap = Annotated[dict[str, str], AfterValidator(validation.env_vars)]
 
 
@@ -84,7 +85,7 @@ class CreateSession(BaseModel):
     """Body of `POST /sessions` (API §4.2.1). Unknown fields are ignored."""
 
     name: SessionName
-    model: Annotated[str, Field(max_length=100)] = ""
+    model: ModelId = ""
     agent: str | None = None
     source: SourceIn = Field(default_factory=SourceIn)
     template_name: Annotated[str, Field(max_length=255)] | None = None
@@ -109,7 +110,10 @@ class UpdateSession(BaseModel):
     """Body of `PUT /sessions/{id}`: absent or null = unchanged."""
 
     name: SessionName | None = None
-    model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    model: (
+        Annotated[str, Field(min_length=1, max_length=100), AfterValidator(validation.model_id)]
+        | None
+    ) = None
     branch: NonEmptyBranch | None = None
     tracker_issue_id: Annotated[str, Field(max_length=255)] | None = None
     max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(

@@ -5,6 +5,10 @@ into `inf`, keeps lone surrogates (`"\\ud800"`) in strings, and fails on invalid
 long integer literals and deep nesting with errors FastAPI answers as a 400. `loads` rejects
 all of these with `json.JSONDecodeError`, which FastAPI (and `validation_error`) turn into
 the usual 422 `json_invalid` item (API §0.1).
+
+Strings holding NUL (`"\\u0000"`) are refused too, naming where: no text Volundr receives can
+carry one onward — PostgreSQL text and JSON refuse it, and a process argument or
+environment value cannot hold it (an agent would fail to start, or a turn never run).
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ stream frames) can walk an accepted value."""
 _SURROGATE_ESCAPES = ("\\ud", "\\uD")
 """A lone surrogate can only come from a `\\uD800`–`\\uDFFF` escape once the body decoded
 as strict UTF-8; without one of these prefixes in the text, no string needs checking."""
+_NUL_ESCAPE = "\\u0000"
+"""The only way a NUL reaches a string: strict JSON refuses raw control characters."""
 
 
 def loads(body: bytes) -> Any:
     """The value of a JSON body (UTF-8, an optional BOM ignored), or `JSONDecodeError`.
 
     Costs one strict UTF-8 decode and, for bodies that might be too deep or hold escaped
-    surrogates, one walk over the parsed containers.
+    surrogates or NULs, a walk over the parsed containers.
     """
     try:
         text = body.decode("utf-8")
@@ -48,7 +54,25 @@ def loads(body: bytes) -> Any:
     strings = any(escape in text for escape in _SURROGATE_ESCAPES)
     if strings or text.count("[") + text.count("{") > MAX_DEPTH:
         _check(value, 1, strings)
+    if _NUL_ESCAPE in text:  # after the depth check: the walk below recurses
+        _refuse_nul(value, ())
     return value
+
+
+def _refuse_nul(value: Any, path: tuple[str | int, ...]) -> None:
+    """Reject the first string (or object key) holding a NUL, naming its place."""
+    where = ".".join(map(str, path)) or "the body"
+    if type(value) is str:
+        if "\0" in value:
+            _reject(f"NUL character (\\u0000) in the string at {where}: not accepted")
+    elif type(value) is dict:
+        for key, child in value.items():
+            if "\0" in key:
+                _reject(f"NUL character (\\u0000) in a key of {where}: not accepted")
+            _refuse_nul(child, (*path, key))
+    elif type(value) is list:
+        for index, child in enumerate(value):
+            _refuse_nul(child, (*path, index))
 
 
 def validation_error(exc: json.JSONDecodeError) -> RequestValidationError:

@@ -58,6 +58,7 @@ def _branch_problem(value: str) -> str | None:
     checks: list[tuple[bool, str]] = [
         (len(value) > 255, "must be at most 255 characters"),
         (value == "@", "must not be '@'"),
+        (value == "HEAD", "must not be 'HEAD' (git's name for the current commit)"),
         (value.startswith("-"), "must not start with '-'"),
         (".." in value, "must not contain '..'"),
         (bool(_BRANCH_FORBIDDEN.search(value)),
@@ -147,6 +148,19 @@ def _url_repository(value: str) -> RepoRef:
         raise ValueError("Unsupported repository: URL has no repository path")
     kind = {"https": RepoKind.HTTPS, "ssh": RepoKind.SSH, "http": RepoKind.HTTP}[scheme]
     return RepoRef(kind, value, host=host)
+
+
+def model_id(value: str) -> str:
+    """Check a model id: it becomes an agent's command-line argument, so it must not read
+    as an option (leading `-`) or hold whitespace or control characters; `""` is allowed
+    (the agent's own default)."""
+    if value.startswith("-"):
+        raise ValueError(f"Invalid model id '{value}': must not start with '-'")
+    if _has_space_or_control(value):
+        raise ValueError(
+            f"Invalid model id {value!r}: must not contain whitespace or control characters"
+        )
+    return value
 
 
 def env_vars(env: dict[str, str]) -> dict[str, str]:

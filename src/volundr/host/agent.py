@@ -143,6 +143,8 @@ class Agent:
             raise AgentError(
                 f"agent '{name}' could not be started: {executable}: {exc.strerror}"
             ) from None
+        except ValueError as exc:  # e.g. a NUL in an argument or the environment
+            raise AgentError(f"agent '{name}' could not be started: {exc}") from None
         assert self._proc.stdout is not None and self._proc.stderr is not None
         self._pumps = [
             asyncio.create_task(self._pump(self._proc.stdout, "INFO", self._on_stdout)),

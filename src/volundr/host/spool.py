@@ -19,6 +19,17 @@ from typing import Any, BinaryIO
 log = logging.getLogger("volundr.host")
 
 
+def _without_nul(value: Any) -> Any:
+    """`value` with every NUL in its strings and keys replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\0", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 class Spool:
     """Items in append order; `head(n)` peeks, `ack(n)` drops the first n for good."""
 
@@ -39,8 +50,16 @@ class Spool:
         return len(self._items)
 
     def append(self, item: dict[str, Any]) -> None:
-        """Persist `item` (flushed to the OS: survives a crash of this process)."""
-        data = (json.dumps(item, separators=(",", ":")) + "\n").encode()
+        """Persist `item` (flushed to the OS: survives a crash of this process).
+
+        NULs in its strings (an agent's output may hold any byte) become U+FFFD: the API
+        refuses them, and a refused report would be dropped.
+        """
+        text = json.dumps(item, separators=(",", ":"))
+        if "\\u0000" in text:  # how json.dumps writes a NUL (or a backslash before u0000)
+            item = _without_nul(item)
+            text = json.dumps(item, separators=(",", ":"))
+        data = (text + "\n").encode()
         self._file.write(data)
         self._file.flush()
         self._items.append((item, self._file.tell()))

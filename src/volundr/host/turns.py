@@ -127,8 +127,10 @@ class Turns:
             await agent.start(
                 self._template.name, self.argv(prompt), self._env, self._workspace
             )
-        except AgentError:
+        except BaseException:  # no turn runs: the next message must not find it busy
             self._busy = False
+            if turn_based:
+                self._activity(Activity("idle", {"turn_count": self._turn}))
             raise
         self._agent = agent
         self._on_start(agent.pid)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from volundr.host.agents.base import Output
+
+_PLACEHOLDER = re.compile(r"\{(prompt|model)\}")
 
 
 class CommandAdapter:
@@ -13,8 +17,10 @@ class CommandAdapter:
         self._command = command
 
     def argv(self, prompt: str, model: str, resume: str | None) -> list[str]:
-        """`{prompt}` and `{model}` replaced in each argument (plain text, never a shell)."""
-        return [arg.replace("{prompt}", prompt).replace("{model}", model) for arg in self._command]
+        """`{prompt}` and `{model}` replaced in each argument (plain text, never a shell), in
+        one pass: a prompt that mentions `{model}` reaches the agent as written."""
+        values = {"prompt": prompt, "model": model}
+        return [_PLACEHOLDER.sub(lambda m: values[m[1]], arg) for arg in self._command]
 
     def begin_turn(self) -> None:
         pass
