@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tests.app_fixtures import LiveServer, LiveServerFactory
 from volundr.domain.errors import RuntimeFailure
 from volundr.ports import Launched, LaunchSpec
-from volundr.runtime.fake import InstantRuntime, SlowRuntime
+from volundr.runtime.fake import InstantRuntime, NeverReadyRuntime, SlowRuntime
 from volundr.store.tables import session_events as session_events_table
 
 STATUSES = ["created", "starting", "provisioning", "running", "stopping", "stopped", "failed",
@@ -265,6 +265,29 @@ async def test_start_accepts_no_body_an_empty_body_and_rejects_unknown_profiles(
     await server.api.post(f"/sessions/{sid}/stop")
     again = await server.api.post(f"/sessions/{sid}/start")
     assert again.status_code == 200
+
+
+async def test_the_initial_prompt_goes_to_the_first_run_that_reaches_running_only(
+    live_server: Any, wait_for_status: Any
+) -> None:
+    """A restarted agent resumes its work; it is not handed the original task again."""
+    never_ready = await live_server(runtime=NeverReadyRuntime(), runtime_settings={
+        "provision_timeout_s": 0.3})  # fmt: skip
+    body = {"name": "task", "initial_prompt": "fix the bug"}
+    sid = (await never_ready.api.post("/sessions", json=body)).json()["id"]
+    await wait_for_status(never_ready.api, sid, "failed")
+    assert never_ready.fake.specs[sid].prompt == "fix the bug"
+    await never_ready.api.post(f"/sessions/{sid}/start")
+    assert never_ready.fake.specs[sid].prompt == "fix the bug", "no run had it yet"
+
+    server = await live_server()
+    sid = (await server.api.post("/sessions", json=body)).json()["id"]
+    await wait_for_status(server.api, sid, "running")
+    assert server.fake.specs[sid].prompt == "fix the bug"
+    await server.api.post(f"/sessions/{sid}/stop")
+    await server.api.post(f"/sessions/{sid}/start")
+    await wait_for_status(server.api, sid, "running")
+    assert server.fake.specs[sid].prompt == ""
 
 
 async def test_unknown_session_routes_are_404(server: LiveServer) -> None:

@@ -93,6 +93,7 @@ class LaunchOptions:
     initial_prompt: str = ""
     system_prompt: str = ""
     initial_prompt_sent: bool = False
+    """Set when a run reached `running` (its agent started with `initial_prompt`)."""
     terminal_restricted: bool = False
     credential_names: list[str] = field(default_factory=list)
     integration_ids: list[str] = field(default_factory=list)

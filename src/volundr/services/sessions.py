@@ -437,7 +437,9 @@ class SessionService:
             base_branch=session.source.base_branch,
             model=session.model,
             agent=agent,
-            prompt=session.launch.initial_prompt,
+            # sent on the first start only (API §3.5): once a run reached `running`, its
+            # agent had it; a later start resumes or begins without it
+            prompt="" if session.launch.initial_prompt_sent else session.launch.initial_prompt,
             system_prompt=session.launch.system_prompt,
             env=dict(session.launch.env),
             token=token,

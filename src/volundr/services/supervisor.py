@@ -143,6 +143,7 @@ class Supervisor:
         may have come while the session was not running yet, and was only a wake-up)."""
 
         def ready(s: Session) -> None:
+            s.launch.initial_prompt_sent = True  # the agent started with it (API §3.5)
             if status.branch and status.branch != s.source.branch:
                 s.source = type(s.source)(
                     repo=s.source.repo, branch=status.branch, base_branch=s.source.base_branch
