@@ -48,3 +48,50 @@ async def test_a_create_carrying_a_nul_is_422_and_creates_nothing(
     item = response.json()["detail"][0]
     assert item["type"] == "json_invalid" and "NUL character" in item["ctx"]["error"]
     assert (await server.api.get("/sessions")).json() == []
+
+
+USAGE = {"tokens": 5, "provider": "cloud", "model": "claude-sonnet-4-6"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/usage", {**USAGE, "tokens": True}, ["body", "tokens"]),
+        ("/usage", {**USAGE, "tokens": "5"}, ["body", "tokens"]),
+        ("/usage", {**USAGE, "tokens": 5.0}, ["body", "tokens"]),
+        ("/usage", {**USAGE, "cost": "0.1"}, ["body", "cost"]),
+        ("/events", {"event_type": "error", "sequence": "3"}, ["body", "sequence"]),
+        ("/events", {"event_type": "error", "tokens_in": False}, ["body", "tokens_in"]),
+    ],
+)
+async def test_values_of_the_wrong_json_type_are_422_and_record_nothing(
+    server: LiveServer, wait_for_status: Any, path: str, body: dict[str, Any], loc: list[str]
+) -> None:
+    sid = (await server.api.post("/sessions", json={"name": "typed"})).json()["id"]
+    await wait_for_status(server.api, sid, "running")
+    response = await server.api.post(f"/sessions/{sid}{path}", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+    session = (await server.api.get(f"/sessions/{sid}")).json()
+    assert session["tokens_used"] == 0
+    assert (await server.api.get(f"/sessions/{sid}/events/counts")).json().get("error") is None
+
+
+async def test_ids_and_times_are_read_from_strings_and_whole_numbers_are_prices(
+    server: LiveServer, wait_for_status: Any
+) -> None:
+    created = await server.api.post("/sessions", json={
+        "name": "typed", "preset_id": "0B9C5C0E-6A43-4F0E-9B3E-1F2A3B4C5D6E", "max_cost_usd": 2,
+        "terminal_restricted": True,
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert created.json()["preset_id"] == "0b9c5c0e-6a43-4f0e-9b3e-1f2a3b4c5d6e"
+    sid = created.json()["id"]
+    await wait_for_status(server.api, sid, "running")
+    event = {"event_type": "error", "timestamp": "2026-04-11T10:30:00+02:00", "session_id": sid}
+    stored = await server.api.post(f"/sessions/{sid}/events", json=event)
+    assert stored.status_code == 201 and stored.json()["timestamp"] == "2026-04-11T08:30:00+00:00"
+    bad = await server.api.post("/sessions", json={"name": "b", "terminal_restricted": "yes"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == [
+        "body", "terminal_restricted",
+    ]  # fmt: skip

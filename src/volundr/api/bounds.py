@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from volundr.domain.clock import as_utc
 
@@ -49,6 +50,17 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("Datetime is out of range once converted to UTC") from None
 
 
-UtcTime = Annotated[datetime, AfterValidator(_utc)]
+class RequestBody(BaseModel):
+    """Base of every JSON request body: values must have their declared JSON type (API
+    §0.1) — `true` or `"5"` is no integer, `1` no boolean. Only ids and times, which JSON
+    can only carry as strings, are read from strings (`Uuid`, `UtcTime`)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+Uuid = Annotated[UUID, Field(strict=False)]
+"""A UUID given as a string (any case)."""
+
+UtcTime = Annotated[datetime, Field(strict=False), AfterValidator(_utc)]
 """A datetime read as UTC (naive) or converted to it; an offset that moves it outside
 years 1–9999 is a schema error, not an overflow later on."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from volundr.api.bounds import MAX_LINES, ExitCode, Lines, Seconds, Tokens
+from volundr.api.bounds import MAX_LINES, ExitCode, Lines, RequestBody, Seconds, Tokens
 from volundr.api.deps import Caller, SessionId
 from volundr.api.reporting import Reporter
 from volundr.api.routing import StrictJsonRoute
@@ -30,7 +30,7 @@ Text = Annotated[str, Field(max_length=100_000)]
 KeyChanges = Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=500)]
 
 
-class ChronicleReportIn(BaseModel):
+class ChronicleReportIn(RequestBody):
     """The runtime's report; every non-null field overwrites the chronicle's."""
 
     summary: Text | None = None
@@ -39,7 +39,7 @@ class ChronicleReportIn(BaseModel):
     duration_seconds: Seconds | None = None
 
 
-class TimelineEntryIn(BaseModel):
+class TimelineEntryIn(RequestBody):
     model_config = ConfigDict(populate_by_name=True)
 
     t: Seconds

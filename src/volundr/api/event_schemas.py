@@ -18,8 +18,10 @@ from volundr.api.bounds import (
     Cost,
     DurationMs,
     EventSequence,
+    RequestBody,
     Tokens,
     UtcTime,
+    Uuid,
 )
 from volundr.domain.chronicles import TRANSLATED_EVENTS
 from volundr.domain.clock import utcnow
@@ -92,10 +94,10 @@ def _serialized_size(value: dict[str, Any], name: str) -> int:
 MessageCount = Annotated[int, Field(ge=1, le=MAX_MESSAGES)]
 
 
-class EventIn(BaseModel):
+class EventIn(RequestBody):
     """One event to ingest (API §6.3). Unknown fields are ignored."""
 
-    session_id: UUID | None = None
+    session_id: Uuid | None = None
     event_type: str
     timestamp: Annotated[UtcTime, AfterValidator(_not_far_ahead)] | None = None
     data: Annotated[dict[str, Any], AfterValidator(_event_data)] = Field(default_factory=dict)
@@ -126,14 +128,14 @@ class EventIn(BaseModel):
 class EventWithSessionIn(EventIn):
     """An event for `/events` and `/events/batch`: `session_id` is required."""
 
-    session_id: UUID
+    session_id: Uuid
 
 
-class EventBatchIn(BaseModel):
+class EventBatchIn(RequestBody):
     events: Annotated[list[EventIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 
-class EventsBatchIn(BaseModel):
+class EventsBatchIn(RequestBody):
     events: Annotated[list[EventWithSessionIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 
@@ -165,7 +167,7 @@ class TokenBucketOut(BaseModel):
     cost: float
 
 
-class UsageIn(BaseModel):
+class UsageIn(RequestBody):
     """Body of `POST /sessions/{id}/usage` (API §7.1)."""
 
     tokens: Annotated[int, Field(ge=1, le=1_000_000_000)]
@@ -196,7 +198,7 @@ class UsageOut(BaseModel):
     cache_write_tokens: int | None
 
 
-class ActivityIn(BaseModel):
+class ActivityIn(RequestBody):
     """Body of `POST /sessions/{id}/activity`; the state is checked after the session."""
 
     state: str
@@ -205,7 +207,7 @@ class ActivityIn(BaseModel):
     )
 
 
-class MessageIn(BaseModel):
+class MessageIn(RequestBody):
     content: Annotated[str, Field(min_length=1, max_length=100_000)]
 
 

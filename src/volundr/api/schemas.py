@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from volundr.api.bounds import ExitCode
+from volundr.api.bounds import ExitCode, RequestBody, Uuid
 from volundr.domain import validation
 
 
@@ -47,13 +47,13 @@ ModelId = Annotated[str, Field(max_length=100), AfterValidator(validation.model_
 EnvMap = Annotated[dict[str, str], AfterValidator(validation.env_vars)]
 
 
-class MountPath(BaseModel):
+class MountPath(RequestBody):
     host_path: Annotated[str, Field(min_length=1, pattern=r"^/")]
     mount_path: Annotated[str, Field(min_length=1, pattern=r"^/")]
     read_only: bool = True
 
 
-class SourceIn(BaseModel):
+class SourceIn(RequestBody):
     """`source` of a create (API §2.2): `git` by default, or `local_mount`.
 
     One flat model rather than a tagged union, so error locations read
@@ -75,13 +75,13 @@ class SourceIn(BaseModel):
         return self
 
 
-class ResourceConfig(BaseModel):
+class ResourceConfig(RequestBody):
     cpu: Annotated[str, AfterValidator(_cpu)] | None = None
     memory: Annotated[str, AfterValidator(_memory)] | None = None
     gpu: Annotated[str, AfterValidator(_gpu)] | None = None
 
 
-class CreateSession(BaseModel):
+class CreateSession(RequestBody):
     """Body of `POST /sessions` (API §4.2.1). Unknown fields are ignored."""
 
     name: SessionName
@@ -90,8 +90,8 @@ class CreateSession(BaseModel):
     source: SourceIn = Field(default_factory=SourceIn)
     template_name: Annotated[str, Field(max_length=255)] | None = None
     profile_name: Annotated[str, Field(max_length=255)] | None = None
-    preset_id: UUID | None = None
-    workspace_id: UUID | None = None
+    preset_id: Uuid | None = None
+    workspace_id: Uuid | None = None
     terminal_restricted: bool = False
     credential_names: list[str] = Field(default_factory=list)
     integration_ids: list[str] = Field(default_factory=list)
@@ -106,7 +106,7 @@ class CreateSession(BaseModel):
     )
 
 
-class UpdateSession(BaseModel):
+class UpdateSession(RequestBody):
     """Body of `PUT /sessions/{id}`: absent or null = unchanged."""
 
     name: SessionName | None = None
@@ -121,15 +121,15 @@ class UpdateSession(BaseModel):
     )
 
 
-class StartSession(BaseModel):
+class StartSession(RequestBody):
     profile_name: Annotated[str, Field(max_length=255)] | None = None
 
 
-class DeleteSession(BaseModel):
+class DeleteSession(RequestBody):
     cleanup: list[Literal["workspace_storage", "chronicles"]] = Field(default_factory=list)
 
 
-class RuntimeReportIn(BaseModel):
+class RuntimeReportIn(RequestBody):
     """A session host's callback (internal; authenticated by the session token)."""
 
     phase: Literal["ready", "failed", "agent_exited"]

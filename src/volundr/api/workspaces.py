@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from volundr.api.bounds import RequestBody, Uuid
 from volundr.api.deps import Caller
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
@@ -60,8 +61,8 @@ class WorkspaceOut(BaseModel):
     source_ref: str | None
 
 
-class BulkDeleteIn(BaseModel):
-    session_ids: Annotated[list[UUID], Field(max_length=1000)]
+class BulkDeleteIn(RequestBody):
+    session_ids: Annotated[list[Uuid], Field(max_length=1000)]
 
 
 class BulkFailure(BaseModel):
