@@ -122,7 +122,7 @@ async def test_bad_queries(live: LiveServer, origin: Path, wait_for_status: Wait
                    {"base_branch": "-x"}):
         response = await live.api.get(f"/sessions/{sid}/diff", params=params)
         assert response.status_code == 422 and isinstance(response.json()["detail"], list)
-    for path in ("../x", "/etc/passwd", "link/logs"):
+    for path in ("../x", "/etc/passwd", "link/logs", "a\x00.txt", "\x00"):
         response = await live.api.get(f"/sessions/{sid}/diff", params={"path": path})
         assert response.status_code == 422
         assert response.json() == {"detail": f"Invalid path: {path}"}
