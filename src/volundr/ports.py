@@ -331,6 +331,16 @@ class Runtime(Protocol):
         Raises RuntimeFailure with a user-actionable reason when it cannot be launched.
         """
 
+    async def find_launched(self, session_id: str) -> list[Launched]:
+        """Every live runtime of `session_id`, found without any stored state, each as
+        `start` would have returned it (so `poll` and `stop` take its `state`).
+
+        For recovery: a server that died after `start` launched a runtime but before its
+        state was saved leaves one the database does not know. Empty when there is none
+        (a runtime that is exiting may or may not be listed). Read-only: stops nothing.
+        Raises RuntimeFailure only when the runtime cannot be searched.
+        """
+
     async def poll(self, state: dict[str, Any]) -> RuntimeStatus:
         """Tell whether the runtime described by `state` lives and how far it got.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from tests.app_fixtures import LiveServerFactory, build_session
 from volundr.config import Settings
 from volundr.domain.models import Session, SessionStatus
+from volundr.ports import Launched, LaunchSpec
 from volundr.runtime.fake import InstantRuntime, NeverReadyRuntime
 from volundr.store import migrate
 from volundr.store.sql import SqlStore
@@ -21,6 +23,22 @@ RUN_FIELDS = {
     "activity_state": "active",
     "activity_metadata": {"turn_count": 2},
 }
+
+
+class HangsAfterLaunchRuntime(InstantRuntime):
+    """Launches, then never returns from `start`: the state is never saved, as when the
+    server dies between launching a host and recording it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hanging = asyncio.Event()
+        """Set once a launch happened and `start` hangs."""
+
+    async def start(self, spec: LaunchSpec) -> Launched:
+        await super().start(spec)
+        self.hanging.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
 
 def database_url(home: Path) -> str:
@@ -150,3 +168,69 @@ async def test_a_server_restart_reattaches_running_sessions(
     stopped = await second.api.post(f"/sessions/{sid}/stop")
     assert stopped.json()["status"] == "stopped"
     assert runtime.stopped == [sid]
+
+
+async def test_a_start_interrupted_after_launching_continues_with_that_runtime(
+    live_server: LiveServerFactory, tmp_path: Path, wait_for_status: Any, session_events: Any
+) -> None:
+    home = tmp_path / "home"
+    runtime = HangsAfterLaunchRuntime()
+    first = await live_server(runtime=runtime, home=home)
+    sid = (await first.api.post("/sessions", json={"name": "interrupted"})).json()["id"]
+    await asyncio.wait_for(runtime.hanging.wait(), 5)
+    assert (await first.api.get(f"/sessions/{sid}")).json()["status"] == "starting"
+    (launched,) = await runtime.find_launched(sid)
+    await first.shutdown()
+
+    second = await live_server(runtime=runtime, home=home)
+    # re-attached before serving: the launch is recorded, the readiness wait resumes
+    recorded = (await second.api.get(f"/sessions/{sid}")).json()
+    assert recorded["status"] in ("provisioning", "running")
+    assert recorded["pod_name"] == launched.pod_name
+    running = await wait_for_status(second.api, sid, "running")
+    assert (running["error"], running["code_endpoint"]) == (None, launched.code_endpoint)
+    assert runtime.launched == [sid] and runtime.stopped == []
+    assert await session_events(second, sid) == [
+        (None, "created", None), ("created", "starting", None),
+        ("starting", "provisioning", None), ("provisioning", "running", None),
+    ]  # fmt: skip
+    stopped = await second.api.post(f"/sessions/{sid}/stop")
+    assert stopped.json()["status"] == "stopped"
+    assert runtime.stopped == [sid]
+
+
+async def test_several_runtimes_of_a_starting_session_are_all_stopped(
+    live_server: LiveServerFactory, tmp_path: Path, make_spec: Any
+) -> None:
+    home = tmp_path / "home"
+    starting = build_session(name="twice", status=SessionStatus.STARTING,
+                             run_started_at=datetime.now(UTC))  # fmt: skip
+    await seed(home, [starting])
+    runtime = InstantRuntime()
+    for _ in range(2):
+        await runtime.start(make_spec(session_id=starting.id))
+
+    live = await live_server(runtime=runtime, home=home)
+
+    body = (await live.api.get(f"/sessions/{starting.id}")).json()
+    assert (body["status"], body["error"]) == ("failed", "Start interrupted by a server restart")
+    assert body["pod_name"] is None
+    assert runtime.stopped == [starting.id, starting.id]
+    assert await runtime.find_launched(starting.id) == []
+
+
+async def test_a_runtime_found_while_starting_keeps_the_timeout_counted_from_the_start(
+    live_server: LiveServerFactory, tmp_path: Path, wait_for_status: Any, make_spec: Any
+) -> None:
+    home = tmp_path / "home"
+    long_ago = datetime.now(UTC) - timedelta(seconds=120)
+    stuck = build_session(name="stuck", status=SessionStatus.STARTING, run_started_at=long_ago)
+    await seed(home, [stuck])
+    runtime = NeverReadyRuntime()
+    await runtime.start(make_spec(session_id=stuck.id))
+    live = await live_server(
+        runtime=runtime, home=home, runtime_settings={"provision_timeout_s": 60}
+    )
+    failed = await wait_for_status(live.api, stuck.id, "failed", timeout=3)
+    assert failed["error"] == "Provisioning timed out: not ready after 60 s"
+    assert runtime.stopped == [stuck.id]

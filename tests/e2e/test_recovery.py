@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -41,6 +45,95 @@ def hanging_http_port() -> Iterator[int]:
     for conn in held:
         conn.close()
     listener.close()
+
+
+CRASH_WINDOW = "die_before_recording_the_launch"
+"""A trigger that refuses `starting` → `provisioning`: the server launches the host but
+cannot record it, so a SIGKILL then lands exactly between the two (the session row has no
+runtime state while its host lives)."""
+
+
+def set_crash_window(database: Path, *, open_: bool) -> None:
+    with closing(sqlite3.connect(database)) as conn, conn:
+        if open_:
+            conn.execute(
+                f"CREATE TRIGGER {CRASH_WINDOW} BEFORE UPDATE OF status ON sessions "
+                "WHEN OLD.status = 'starting' AND NEW.status = 'provisioning' "
+                "BEGIN SELECT RAISE(ABORT, 'the server dies before recording the launch'); END"
+            )
+        else:
+            conn.execute(f"DROP TRIGGER {CRASH_WINDOW}")
+
+
+def session_hosts(session_id: str) -> list[psutil.Process]:
+    """The session's hosts (`python -m volundr.host`), not the processes they started."""
+    return [p for p in session_processes(session_id) if "volundr.host" in p.cmdline()]
+
+
+def wait_host_ready(session_id: str, timeout: float = 15) -> psutil.Process:
+    """The session's one host, once its /health says `ready` (cloned, agent started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        hosts = session_hosts(session_id)
+        ports = [
+            c.laddr.port for h in hosts for c in h.net_connections("tcp4")
+            if c.status == psutil.CONN_LISTEN
+        ]  # fmt: skip
+        if len(hosts) == 1 and len(ports) == 1:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{ports[0]}/health", timeout=1).json()
+                if health["status"] == "ready":
+                    return hosts[0]
+            except (httpx.HTTPError, ValueError, KeyError):
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"no ready host for session {session_id}")
+
+
+def test_a_start_interrupted_after_the_host_launched_continues_after_a_restart(
+    server_factory: Callable[[dict[str, object]], ServerProcess],
+    git_repo: Path,
+    agent_script: Callable[[str], Path],
+) -> None:
+    agent = agent_script("exec sleep 600\n")
+    server = server_factory(
+        {
+            "agents": {
+                "default": "script",
+                "templates": {"script": {"kind": "command", "command": [str(agent)]}},
+            },
+            "runtime": {"stop_grace_s": 1},
+        }
+    )
+    database = server.home / "volundr.db"
+    set_crash_window(database, open_=True)
+    with server.client() as api:
+        sid = api.post(
+            "/sessions", json={"name": "interrupted", "source": {"repo": str(git_repo)}}
+        ).json()["id"]
+        host = wait_host_ready(sid)
+        before = api.get(f"/sessions/{sid}").json()
+        assert (before["status"], before["pod_name"]) == ("starting", None)
+    workspace = server.home / "sessions" / sid / "workspace"
+    (workspace / "notes.txt").write_text("work in progress\n")
+
+    server.kill()
+    set_crash_window(database, open_=False)
+    server.start()
+
+    with server.client() as api:
+        after = wait_status(api, sid, {"running", "failed"})
+        assert (after["status"], after["error"]) == ("running", None)
+        assert after["pod_name"] == f"local-{host.pid}"
+        assert after["code_endpoint"] == f"file://{workspace}"
+        assert [h.pid for h in session_hosts(sid)] == [host.pid], "exactly one host: the first"
+        assert (workspace / "notes.txt").read_text() == "work in progress\n"
+        assert (workspace / "README.md").read_text() == "hello\n"
+
+        stopped = api.post(f"/sessions/{sid}/stop")
+        assert stopped.status_code == 200, stopped.text
+        assert stopped.json()["status"] == "stopped"
+        assert session_processes(sid) == []
 
 
 def test_sigkill_then_restart_reattaches_and_reconciles(

@@ -153,6 +153,32 @@ async def test_reuse_never_overwrites_local_changes(make_repo, make_spec, worksp
     assert (workspace / "feature_a_b.txt").read_text() == "precious\n"
 
 
+async def test_a_refused_checkout_names_the_files_git_would_overwrite(
+    run_git, make_repo, make_spec, workspace: Path
+) -> None:
+    origin = make_repo(files={"a.txt": "a\n", "other.txt": "master's\n"}, branches=("other",))
+    run_git(origin, "checkout", "--quiet", "other")
+    (origin / "a.txt").write_text("a on other\n")
+    run_git(origin, "commit", "--quiet", "-am", "a on other")
+    run_git(origin, "checkout", "--quiet", "master")
+    await prepare(make_spec(repo=str(origin)), workspace, make_git())
+    (workspace / "a.txt").write_text("mine\n")
+    (workspace / "other.txt").write_text("mine too\n")
+    spec = make_spec(repo=str(origin), branch="other")
+    expected = (
+        "checkout failed: Your local changes to the following files would be overwritten "
+        "by checkout: a.txt, other.txt"
+    )
+    with pytest.raises(WorkspaceError) as caught:  # creating it from the remote branch
+        await prepare(spec, workspace, make_git())
+    assert str(caught.value) == expected
+    run_git(workspace, "branch", "--quiet", "--track", "other", "origin/other")
+    with pytest.raises(WorkspaceError) as caught:  # switching to the local branch
+        await prepare(spec, workspace, make_git())
+    assert str(caught.value) == expected
+    assert (workspace / "a.txt").read_text() == "mine\n"
+
+
 async def test_a_non_repository_directory_is_refused(make_spec, workspace: Path) -> None:
     write(workspace / "stray", "x")
     with pytest.raises(WorkspaceError, match="not a git repository"):
@@ -244,3 +270,23 @@ def test_git_errors_are_one_bounded_line_without_advice_or_credentials() -> None
     assert git_error("") == "unknown error"
     long = git_error("fatal: " + "x" * 2000 + "\n")
     assert len(long) == 500 and long.endswith("…") and "\n" not in long
+
+
+def test_git_errors_keep_the_lines_that_carry_the_message_on() -> None:
+    untracked = (
+        "error: The following untracked working tree files would be overwritten by merge:\n"
+        + "".join(f"\tdir/f{i}.txt\n" for i in range(12))
+        + "Please move or remove them before you merge.\nAborting\n"
+    )
+    assert git_error(untracked) == (
+        "The following untracked working tree files would be overwritten by merge: "
+        + ", ".join(f"dir/f{i}.txt" for i in range(10))
+        + " and 2 more"
+    )
+    unmerged = "error: you need to resolve your current index first\na.txt: needs merge\n"
+    assert git_error(unmerged) == "you need to resolve your current index first: a.txt: needs merge"
+    # what follows a blank line or git's next message is not part of the first message
+    assert git_error("fatal: early EOF\nfatal: index-pack failed\n") == "early EOF"
+    assert git_error("error: cannot lock ref\n\nsomething else\n") == "cannot lock ref"
+    secret = "error: could not fetch:\n\thttps://me:tok@example.com/x.git\n"
+    assert git_error(secret) == "could not fetch: https://***@example.com/x.git"

@@ -60,6 +60,18 @@ async def test_stop_is_idempotent_and_a_stopped_launch_is_gone(make_spec):
     assert (await runtime.poll(relaunched.state)).phase == Phase.READY
 
 
+async def test_the_fake_finds_the_launches_of_a_session_not_stopped_yet(make_spec):
+    runtime = InstantRuntime()
+    spec = make_spec()
+    first = await runtime.start(spec)
+    second = await runtime.start(spec)
+    await runtime.start(make_spec())
+    assert await runtime.find_launched(spec.session_id) == [first, second]
+    await runtime.stop(first.state, grace_s=0)
+    assert await runtime.find_launched(spec.session_id) == [second]
+    assert await runtime.find_launched("unknown") == []
+
+
 async def test_agent_exit_and_workspace_removal_are_recorded(make_spec):
     runtime = InstantRuntime()
     spec = make_spec()

@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import takewhile
 from pathlib import Path
 
 from volundr.host.procs import ChildReaper
@@ -25,6 +26,8 @@ _CONFIG = (
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/@\s]+)@")
 _MAX_MESSAGE = 500
 _MAX_CAUSES = 2
+_MAX_DETAILS = 10
+"""Lines carrying git's message on (e.g. files) kept before `… and N more`."""
 _ERROR_PREFIXES = ("fatal: ", "error: ")
 _NOISE = (
     "hint:",
@@ -32,6 +35,9 @@ _NOISE = (
     "cloning into",
     "please make sure you have the correct access rights",
     "and the repository exists",
+    "please commit your changes or stash them",
+    "please move or remove them",
+    "aborting",
 )
 """Lines that never say why a command failed (advice, progress)."""
 
@@ -71,24 +77,39 @@ def redact(text: str) -> str:
 def git_error(stderr: str) -> str:
     """Why a git command failed, as one redacted line of at most `_MAX_MESSAGE` chars.
 
-    git's first `fatal:`/`error:` message (without the prefix), followed in parentheses by
-    the lines printed just before it, which name the cause underneath (the transport's,
-    e.g. `ssh: connect to host … port 22: Connection refused`). What git prints after it
-    (its advice, "Please make sure you have the correct access rights …") is left out.
-    Without such a message: the last meaningful line.
+    git's first `fatal:`/`error:` message (without the prefix), then the lines that carry
+    it on (up to a blank line or git's next message: the files a checkout would overwrite,
+    the paths of a conflict), joined as `message: a.txt, b.txt`; then in parentheses the
+    lines printed just before it, which name the cause underneath (the transport's, e.g.
+    `ssh: connect to host … port 22: Connection refused`). git's advice ("hint: …",
+    "Please commit your changes …", "Aborting") is left out. Without such a message: the
+    last meaningful line.
     """
     lines = [" ".join(line.split()) for line in stderr.splitlines()]
-    lines = [line for line in lines if line and not line.lower().startswith(_NOISE)]
+    lines = [line for line in lines if not line.lower().startswith(_NOISE)]
     primary = next((i for i, line in enumerate(lines) if line.startswith(_ERROR_PREFIXES)), None)
     if primary is None:
-        message = lines[-1] if lines else "unknown error"
+        meaningful = [line for line in lines if line]
+        message = meaningful[-1] if meaningful else "unknown error"
     else:
         message = _strip_prefix(lines[primary]).rstrip(".")
-        causes = lines[max(primary - _MAX_CAUSES, 0) : primary]
+        details = list(
+            takewhile(lambda line: line and not line.startswith(_ERROR_PREFIXES),
+                      lines[primary + 1 :])
+        )  # fmt: skip
+        if details:
+            message = f"{message.rstrip(':')}: {_listed(details)}"
+        causes = [line for line in lines[:primary] if line][-_MAX_CAUSES:]
         if causes:
             message += f" ({'; '.join(causes)})"
     message = redact(message)
     return message if len(message) <= _MAX_MESSAGE else message[: _MAX_MESSAGE - 1] + "…"
+
+
+def _listed(details: list[str]) -> str:
+    shown = ", ".join(details[:_MAX_DETAILS])
+    more = len(details) - _MAX_DETAILS
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _strip_prefix(line: str) -> str:

@@ -2,9 +2,11 @@
 
 Modes: `instant` (READY at once), `slow` (READY `delay_s` after start), `never-ready`
 (PROVISIONING forever), `failing` (FAILED with "fake runtime failed to provision").
-`start_error` makes `start` itself raise RuntimeFailure. A stopped launch polls as GONE.
-The state is plain JSON (as stored in the session row); what happened is recorded in
-`launched`, `stopped`, `removed` and `specs` for assertions.
+`start_error` makes `start` itself raise RuntimeFailure. A stopped launch polls as GONE;
+`find_launched` lists the launches of a session not stopped yet (the object outlives a
+test's server, as detached hosts outlive a real one). The state is plain JSON (as stored
+in the session row); what happened is recorded in `launched`, `stopped`, `removed` and
+`specs` for assertions.
 
 Workspace reads (logs, diffs, sizes): with `sessions_dir`, from real files laid out as the
 local runtime does (`<sessions_dir>/<id>/workspace`, `logs/session.jsonl`, `start.json`),
@@ -50,6 +52,7 @@ class FakeRuntime:
         self.stopped: list[str] = []
         self.removed: list[str] = []
         self.specs: dict[str, LaunchSpec] = {}
+        self._launches: dict[str, Launched] = {}
         self._stopped_launches: set[str] = set()
         self._agent_exits: dict[str, int] = {}
         self.messages: dict[str, list[str]] = {}
@@ -70,11 +73,20 @@ class FakeRuntime:
             "started_at": time.time(),
             "branch": spec.branch or DEFAULT_BRANCH,
         }
-        return Launched(
+        launched = Launched(
             state=state,
             pod_name=f"fake-{launch_id[:8]}",
             code_endpoint=f"file:///fake/{spec.session_id}/workspace",
         )
+        self._launches[launch_id] = launched
+        return launched
+
+    async def find_launched(self, session_id: str) -> list[Launched]:
+        return [
+            launched for launch_id, launched in self._launches.items()
+            if launched.state["session_id"] == session_id
+            and launch_id not in self._stopped_launches
+        ]  # fmt: skip
 
     async def poll(self, state: dict[str, Any]) -> RuntimeStatus:
         launch_id = state.get("launch_id")

@@ -10,7 +10,9 @@ server re-attaches from a fresh instance:
     {"session_id", "pid", "create_time", "pgid", "port", "session_dir", "workspace",
      "log_offset", "out_offset"}
 
-`(pid, create_time)` identifies the host; a reused pid is never signalled.
+`(pid, create_time)` identifies the host; a reused pid is never signalled. A server that
+died before saving that state finds its hosts again with `find_launched`: by the session
+marker in their environment, their `-m volundr.host` command line and their listening port.
 """
 
 from __future__ import annotations
@@ -93,11 +95,23 @@ class LocalRuntime:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise RuntimeFailure(f"could not launch the session host: {reason}") from None
-        return Launched(
-            state=state,
-            pod_name=f"local-{state['pid']}",
-            code_endpoint=f"file://{state['workspace']}",
-        )
+        return _launched(state)
+
+    async def find_launched(self, session_id: str) -> list[Launched]:
+        """Hosts of `session_id` found by its marker and their `volundr.host` command line,
+        with their port read from their listening socket (None when it cannot be read, a
+        host closing down: `poll` then reads the state as gone).
+
+        The log offsets of a found host are the sizes at discovery (its launch-time sizes
+        were never recorded): an exit reason it logged before it was found is not read back.
+        """
+        try:
+            session_dir = self._session_dir(session_id)
+        except RuntimeFailure:
+            return []  # no host can run under an id the runtime refuses
+        hosts = await asyncio.to_thread(process.hosts_with_marker, session_id)
+        states = [await asyncio.to_thread(_found_state, host, session_dir) for host in hosts]
+        return [_launched(state) for state in states if state is not None]
 
     async def poll(self, state: dict[str, Any]) -> RuntimeStatus:
         """READY/PROVISIONING/FAILED from the host's /health; GONE once the host exited.
@@ -322,6 +336,43 @@ class LocalRuntime:
             if not process.alive(procs) or time.monotonic() >= deadline:
                 return
             await asyncio.sleep(_POLL_S)
+
+
+def _launched(state: dict[str, Any]) -> Launched:
+    return Launched(
+        state=state,
+        pod_name=f"local-{state['pid']}",
+        code_endpoint=f"file://{state['workspace']}",
+    )
+
+
+def _found_state(host: psutil.Process, session_dir: Path) -> dict[str, Any] | None:
+    """The state `start` would have returned for `host`; None when it exited meanwhile."""
+    try:
+        session_id = host.environ()[SESSION_MARKER_ENV]
+        create_time = host.create_time()
+    except (psutil.Error, KeyError):
+        return None
+    return {
+        "session_id": session_id,
+        "pid": host.pid,
+        "create_time": create_time,
+        # `start` makes each host lead its own group; never name another group, whatever
+        # started the process found.
+        "pgid": host.pid,
+        "port": process.listening_port(host),
+        "session_dir": str(session_dir),
+        "workspace": str(session_dir / "workspace"),
+        "log_offset": _size(log_path_of(session_dir)),
+        "out_offset": _size(session_dir / "logs" / "host.out"),
+    }
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _hand_over(child: subprocess.Popen[bytes], spec_json: str) -> None:

@@ -10,10 +10,13 @@ import os
 import signal
 from collections.abc import Iterable
 from contextlib import suppress
+from itertools import pairwise
 
 import psutil
 
-from volundr.host.spec import SESSION_MARKER_ENV
+from volundr.host.spec import FD_ENV, SESSION_MARKER_ENV
+
+HOST_MODULE = "volundr.host"
 
 CREATE_TIME_TOLERANCE_S = 0.05
 """create_time comes from clock ticks since boot (10 ms); allow a few ticks of rounding."""
@@ -57,6 +60,35 @@ def with_marker(session_id: str) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
+
+
+def hosts_with_marker(session_id: str) -> list[psutil.Process]:
+    """Live session hosts (`<python> … -m volundr.host`) carrying the session's marker;
+    the processes they started carry it too, but run other commands."""
+    found = []
+    for proc in with_marker(session_id):
+        try:
+            argv = proc.cmdline()
+        except psutil.Error:
+            continue
+        if any(a == "-m" and b == HOST_MODULE for a, b in pairwise(argv)):
+            found.append(proc)
+    return found
+
+
+def listening_port(proc: psutil.Process) -> int | None:
+    """The 127.0.0.1 TCP port a host listens on: the socket it was handed (its fd is in
+    the host's original environment under `FD_ENV`), else its only listening socket there."""
+    try:
+        handed = proc.environ().get(FD_ENV, "")
+        listening = [
+            conn for conn in proc.net_connections(kind="tcp4")
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.ip == "127.0.0.1"
+        ]  # fmt: skip
+    except psutil.Error:
+        return None
+    chosen = [conn for conn in listening if str(conn.fd) == handed] or listening
+    return int(chosen[0].laddr.port) if len(chosen) == 1 else None
 
 
 def send(procs: Iterable[psutil.Process], sig: signal.Signals) -> None:

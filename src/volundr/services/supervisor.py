@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from volundr.domain.errors import InvalidTransition, RuntimeFailure, SessionNotF
 from volundr.domain.lifecycle import Operation
 from volundr.domain.models import AgentTemplate, Session
 from volundr.domain.models import SessionStatus as S
-from volundr.ports import LaunchSpec, Phase, Runtime, RuntimeStatus, SessionStore
+from volundr.ports import Launched, LaunchSpec, Phase, Runtime, RuntimeStatus, SessionStore
 from volundr.services.agent_exits import AgentExits, run_ended
 from volundr.services.transitions import Transitioner
 
@@ -75,9 +75,13 @@ class Supervisor:
 
     def launch(self, session_id: str, spec: LaunchSpec) -> None:
         """Start the background driver that launches `spec` and waits for readiness."""
+        self._run_driver(session_id, self._drive(session_id, spec))
+
+    def _run_driver(self, session_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as the session's driver: the task `halt` stops and waits for."""
         self._halted.discard(session_id)
         self._wakeups[session_id] = asyncio.Event()
-        task = asyncio.create_task(self._drive(session_id, spec), name=f"start-{session_id}")
+        task = asyncio.create_task(work, name=f"start-{session_id}")
         self._drivers[session_id] = task
         task.add_done_callback(lambda _t: self._forget(session_id, task))
 
@@ -97,6 +101,12 @@ class Supervisor:
             log.exception("session %s: runtime start crashed", session_id)
             await self._fail(session_id, f"Provisioning failed: {exc}")
             return
+        if await self._record_launch(session_id, launched):
+            await self._await_ready(session_id)
+
+    async def _record_launch(self, session_id: str, launched: Launched) -> bool:
+        """`starting` → `provisioning` with the launched runtime's state; False when a stop
+        (or delete) was accepted first: then what was launched is ours to kill."""
 
         def attach(s: Session) -> None:
             s.runtime_state = launched.state
@@ -106,10 +116,9 @@ class Supervisor:
         try:
             await self._transitions.apply(session_id, Operation.LAUNCHED, attach)
         except (InvalidTransition, SessionNotFound):
-            # A stop (or delete) was accepted while launching: what we launched is ours to kill.
             await self._kill_quietly(session_id, launched.state)
-            return
-        await self._await_ready(session_id)
+            return False
+        return True
 
     async def _await_ready(self, session_id: str) -> None:
         interval = _FIRST_POLL_S
@@ -260,16 +269,14 @@ class Supervisor:
                 log.exception("session %s: recovery failed", session.id)
 
     async def _recover_one(self, session: Session) -> None:
+        if session.status is S.STARTING:
+            await self._recover_start(session)
+            return
         status = await self._runtime.poll(self._state_of(session))
         alive = status.phase in (Phase.PROVISIONING, Phase.READY)
-        if session.status is S.STARTING:
-            await self._fail_and_kill(session, "Start interrupted by a server restart")
-        elif session.status is S.PROVISIONING and alive:
+        if session.status is S.PROVISIONING and alive:
             log.info("session %s: re-attached while provisioning", session.id)
-            self._halted.discard(session.id)
-            task = asyncio.create_task(self._await_ready(session.id))
-            self._drivers[session.id] = task
-            task.add_done_callback(lambda _t: self._forget(session.id, task))
+            self._run_driver(session.id, self._await_ready(session.id))
         elif session.status is S.PROVISIONING:
             await self._fail_and_kill(session, "Runtime lost during provisioning")
         elif session.status is S.RUNNING and alive:
@@ -282,6 +289,29 @@ class Supervisor:
             await self._kill_quietly(session.id, session.runtime_state)
             with contextlib.suppress(InvalidTransition, SessionNotFound):
                 await self._transitions.apply(session.id, Operation.STOPPED, run_ended)
+
+    async def _recover_start(self, session: Session) -> None:
+        """A `starting` session has no saved runtime state, but the previous server may
+        have died after launching its runtime. Exactly one found: recorded as if `start`
+        had just returned, then the readiness wait resumes as for `provisioning` (the
+        timeout still counts from the start). None: failed. Several: at most one runtime
+        per session and none of them can be told apart, so all are stopped: failed."""
+        try:
+            found = await self._runtime.find_launched(session.id)
+        except RuntimeFailure as exc:
+            log.warning("session %s: could not look for its runtime: %s", session.id, exc.message)
+            found = []
+        if len(found) == 1:
+            if await self._record_launch(session.id, found[0]):
+                log.info("session %s: re-attached while starting", session.id)
+                self._run_driver(session.id, self._await_ready(session.id))
+            return
+        if found:
+            log.warning("session %s: %d runtimes found after a restart; stopping them all",
+                        session.id, len(found))  # fmt: skip
+        for launched in found:
+            await self._kill_quietly(session.id, launched.state)
+        await self._fail_and_kill(session, "Start interrupted by a server restart")
 
     async def close(self) -> None:
         """Cancel background work; sessions keep running (their hosts are detached)."""
