@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from volundr.api.deps import Caller, SessionId
 from volundr.api.event_schemas import ActivityIn, MessageAccepted, MessageIn
 from volundr.api.reporting import Reporter
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.services.activity import ActivityService, MessageService

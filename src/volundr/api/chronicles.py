@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from volundr.api.bounds import MAX_LINES, ExitCode, Lines, RequestBody, Seconds, Tokens
 from volundr.api.deps import Caller, SessionId
 from volundr.api.reporting import Reporter
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.chronicles import MAX_HASH, MAX_LABEL, ChronicleReport, TimelineEntry

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 
 from volundr.api.deps import Caller, SessionId
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain import validation

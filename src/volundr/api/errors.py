@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from volundr.api import strict_json
 from volundr.api.identity import current_principal
+from volundr.api.responses import JSONResponse
 from volundr.domain.errors import (
     Conflict,
     Forbidden,

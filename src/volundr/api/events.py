@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from volundr.api import strict_json
@@ -22,6 +21,7 @@ from volundr.api.event_schemas import (
     TokenBucketOut,
 )
 from volundr.api.reporting import Reporter
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.services.event_views import bucket_view, event_view

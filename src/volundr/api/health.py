@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 
 router = APIRouter(route_class=StrictJsonRoute, tags=["health"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
-from fastapi.responses import JSONResponse
 
 from volundr.api.deps import Caller, SessionId, Sessions
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import (
     CreateSession,

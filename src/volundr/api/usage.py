@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
 
 from volundr.api.deps import SessionId
 from volundr.api.event_schemas import ModelOut, UsageIn, UsageOut
 from volundr.api.reporting import Reporter
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.usage import UsageReport

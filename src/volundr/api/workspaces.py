@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from volundr.api.bounds import RequestBody, Uuid
 from volundr.api.deps import Caller
+from volundr.api.responses import JSONResponse
 from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.clock import iso

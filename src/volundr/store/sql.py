@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, delete, event, func, insert, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from volundr import jsoncodec
 from volundr.domain.clock import utcnow
 from volundr.domain.errors import StoreUnavailable
 from volundr.domain.models import Broadcast, Principal, Session, SessionEvent, SessionStatus
@@ -218,6 +219,12 @@ class SqlStore:
 
 
 def _engine_options(is_sqlite: bool) -> dict[str, Any]:
+    options = _engine_options_of(is_sqlite)
+    options["json_deserializer"] = jsoncodec.loads  # JSON columns: ~half of a list's read
+    return options
+
+
+def _engine_options_of(is_sqlite: bool) -> dict[str, Any]:
     if is_sqlite:
         # Every use of a connection ends its own transaction (COMMIT or ROLLBACK, else the
         # connection is invalidated), so the pool's rollback on return is a wasted round trip.
