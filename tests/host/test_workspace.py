@@ -111,6 +111,14 @@ async def test_nonexistent_repository_is_a_short_clone_error(
     assert is_empty_or_missing(workspace)
 
 
+async def test_a_scheme_in_upper_case_is_cloned_as_git_spells_it(
+    run_git, make_repo, make_spec, workspace: Path
+) -> None:
+    origin = make_repo()
+    checkout = await prepare(make_spec(repo=f"FILE://{origin}"), workspace, make_git())
+    assert checkout.sha == run_git(origin, "rev-parse", "HEAD")
+
+
 async def test_local_repositories_need_allow_local_repos(
     make_repo, make_spec, workspace: Path
 ) -> None:

@@ -57,6 +57,9 @@ def clone_source(spec: LaunchSpec) -> str | None:
         return None
     if ref.kind is RepoKind.BARE_HOST:
         return f"https://{ref.value}"
+    scheme, sep, rest = ref.value.partition("://")
+    if sep:  # git's transport names are case-sensitive: `HTTPS://…` is cloned as `https://…`
+        return f"{scheme.lower()}://{rest}"
     return ref.value
 
 
