@@ -1,9 +1,10 @@
 """Running the app under uvicorn so that live streams never hold up a graceful shutdown.
 
 uvicorn's shutdown stops accepting connections, then waits for every open response to
-finish before it runs the app's lifespan shutdown. A live stream never finishes on its
-own, so the app cannot end it from the lifespan: `Server.shutdown` first ends them all
-(each with a `reconnect` frame), then lets uvicorn proceed.
+finish before it runs the app's lifespan shutdown. A stream never finishes on its own,
+so the app cannot end it from the lifespan: `Server.shutdown` first ends every stream
+registered in the app's `sse.StreamRegistry` (the live stream, log follows; each with a
+`reconnect` frame), then lets uvicorn proceed.
 """
 
 from __future__ import annotations
@@ -13,22 +14,23 @@ from typing import Any
 
 import uvicorn
 
+from volundr.api import sse
+
 STREAM_GRACE_S = 1.0
 """How long streams get to write their last frame before they are cancelled."""
 
 
 class Server(uvicorn.Server):
-    """A `uvicorn.Server` that ends the app's live streams when it shuts down.
+    """A `uvicorn.Server` that ends the app's streams when it shuts down.
 
-    Drop-in: `Server(uvicorn.Config(app, ...))`. Apps without an event hub in
-    `app.state.hub` shut down exactly as with uvicorn's own server.
+    Drop-in: `Server(uvicorn.Config(app, ...))`. Apps without a `state` shut down
+    exactly as with uvicorn's own server.
     """
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        state = getattr(self.config.app, "state", None)
-        hub = getattr(state, "hub", None)
-        if hub is not None:
-            await hub.end_streams(grace_s=STREAM_GRACE_S)
+        app = self.config.app
+        if getattr(app, "state", None) is not None:
+            await sse.streams_of(app).end_all(grace_s=STREAM_GRACE_S)
         await super().shutdown(sockets)
 
 

@@ -34,6 +34,10 @@ def test_the_server_comes_from_the_option_then_the_environment(
     )  # fmt: skip
     assert listed.exit_code == 0, listed.output
     assert [s["name"] for s in json.loads(listed.output)] == ["from-env"]
+    for with_path in (server.url + "/api/v1/volundr", server.url + "/api/v1/volundr/"):
+        by_api_url = runner.invoke(app, ["sessions", "list", "--json", "--server", with_path])
+        assert by_api_url.exit_code == 0, by_api_url.output
+        assert [s["name"] for s in json.loads(by_api_url.output)] == ["from-env"]
     closed = _closed_url()
     unreachable = runner.invoke(app, ["sessions", "list"], env={"VOLUNDR_SERVER": closed})
     assert unreachable.exit_code == 1

@@ -1,12 +1,14 @@
-"""`GET /sessions/{id}/logs` (API §4.12): a snapshot, or with `follow=true` an SSE stream."""
+"""`GET /sessions/{id}/logs` (API §4.12): a snapshot, or with `follow=true` an SSE stream
+(an `sse.EventStream`, so a shutdown ends it with a `reconnect` frame)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from volundr.api import sse
@@ -16,7 +18,7 @@ from volundr.api.routing import StrictJsonRoute
 from volundr.api.schemas import Detail
 from volundr.domain.clock import as_utc
 from volundr.domain.logs import LogQuery, parse_level
-from volundr.services.logs import FollowTimers, Heartbeat, LogEnd, LogService
+from volundr.services.logs import FollowItem, FollowTimers, Heartbeat, LogEnd, LogService
 
 router = APIRouter(route_class=StrictJsonRoute, prefix="/sessions", tags=["logs"])
 
@@ -81,10 +83,7 @@ async def get_logs(
         timers = FollowTimers(heartbeat_s=request.app.state.sse_heartbeat_s)
         resume = _seq(last_event_id)
         items = logs.follow(sid, query, resume_after=resume, timers=timers)
-        return StreamingResponse(
-            _frames(items), media_type=sse.MEDIA_TYPE,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )  # fmt: skip
+        return sse.EventStream(_frames(items), streams=sse.streams_of(request.app))
     page = await logs.read(sid, query)
     return JSONResponse({
         "session_id": sid,
@@ -95,14 +94,15 @@ async def get_logs(
     })  # fmt: skip
 
 
-async def _frames(items: AsyncIterator[Any]) -> AsyncIterator[bytes]:
-    async for item in items:
-        if isinstance(item, Heartbeat):
-            yield sse.heartbeat_frame()
-        elif isinstance(item, LogEnd):
-            yield sse.frame("end", {"session_status": item.session_status})
-        else:
-            yield b"".join(sse.frame("log", line, event_id=line["seq"]) for line in item)
+async def _frames(items: AsyncGenerator[FollowItem, None]) -> AsyncGenerator[bytes, None]:
+    async with contextlib.aclosing(items):
+        async for item in items:
+            if isinstance(item, Heartbeat):
+                yield sse.heartbeat_frame()
+            elif isinstance(item, LogEnd):
+                yield sse.frame("end", {"session_status": item.session_status})
+            else:
+                yield b"".join(sse.frame("log", line, event_id=line["seq"]) for line in item)
 
 
 def _seq(value: str | None) -> int | None:

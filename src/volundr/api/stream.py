@@ -2,13 +2,13 @@
 
 The response is a raw ASGI response so that it can watch for the client going away
 while it waits for events: a listener task awaits `http.disconnect` and ends the
-subscription at once, well within a second.
+subscription at once, well within a second. Like every stream it is registered in the
+app's `sse.StreamRegistry`, which ends it (with a `reconnect` frame) at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Annotated
 
@@ -39,14 +39,15 @@ class LiveStream(Response):
     media_type = sse.MEDIA_TYPE
 
     def __init__(
-        self, *, hub: EventHub, stats: StatsService, principal: Principal,
-        last_event_id: str | None, retry_ms: int,
+        self, *, hub: EventHub, streams: sse.StreamRegistry, stats: StatsService,
+        principal: Principal, last_event_id: str | None, retry_ms: int,
     ) -> None:
         # Response.__init__ would add `content-length: 0`; a stream has no length.
         self.status_code = 200
         self.background: BackgroundTask | None = None
         self.raw_headers = list(sse.HEADERS)
         self._hub = hub
+        self._streams = streams
         self._stats = stats
         self._principal = principal
         self._last_event_id = last_event_id
@@ -57,21 +58,13 @@ class LiveStream(Response):
         # shallow coroutine, not the whole middleware stack this request task sits under.
         sub = self._hub.subscribe(self._principal)
         writer = sub.task = asyncio.create_task(self._write(send, sub), name="stream-writer")
-        listener = asyncio.create_task(_listen(receive, sub), name="stream-disconnect")
         try:
-            await asyncio.wait({writer, listener}, return_when=asyncio.FIRST_COMPLETED)
-            await writer
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                writer.cancel()
-                raise
-            # The hub cancelled a writer whose client stopped reading during shutdown;
-            # uvicorn closes the connection.
-        except OSError:
-            pass  # the client went away mid-write
+            await sse.run_stream(
+                writer, receive, self._streams,
+                end=lambda: sub.end(EndReason.SHUTDOWN),
+                gone=lambda: sub.end(EndReason.DISCONNECT),
+            )  # fmt: skip
         finally:
-            listener.cancel()
             self._hub.unsubscribe(sub)
 
     async def _write(self, send: Send, sub: Subscription) -> None:
@@ -156,14 +149,6 @@ async def _body(send: Send, data: bytes) -> None:
     await send({"type": "http.response.body", "body": data, "more_body": True})
 
 
-async def _listen(receive: Receive, sub: Subscription) -> None:
-    """End `sub` as soon as the client disconnects."""
-    with contextlib.suppress(OSError):
-        while (await receive())["type"] != "http.disconnect":
-            pass
-    sub.end(EndReason.DISCONNECT)
-
-
 @router.get(
     "/stream",
     status_code=200,  # LiveStream's __init__ has no status_code default for OpenAPI to read
@@ -182,6 +167,7 @@ async def session_stream(
     chosen = _resume_id(given)
     return LiveStream(
         hub=state.hub,
+        streams=sse.streams_of(request.app),
         stats=state.stats,
         principal=caller,
         last_event_id=chosen or None,

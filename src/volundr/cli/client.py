@@ -19,8 +19,9 @@ configurable without bound); the user ends it with Ctrl-C."""
 
 
 def server_url(chosen: str | None) -> str:
-    """The server to talk to: `chosen` (`--server` or `$VOLUNDR_SERVER`, read by typer)."""
-    return (chosen or DEFAULT_SERVER).rstrip("/")
+    """The server to talk to: `chosen` (`--server` or `$VOLUNDR_SERVER`, read by typer),
+    without a trailing `/` or API path (`http://host:8080/api/v1/volundr` is accepted)."""
+    return (chosen or DEFAULT_SERVER).rstrip("/").removesuffix(API_PREFIX).rstrip("/")
 
 
 def call(server: str | None, method: str, path: str, **kwargs: Any) -> Any:

@@ -31,15 +31,12 @@ def serve(
     """Run the API server (SQLite and local session processes by default)."""
     from volundr import serving
     from volundr.app import create_app
-    from volundr.config import load_settings
+    from volundr.config import ConfigError, load_settings
 
     try:
         settings = load_settings(config)
-    except FileNotFoundError as exc:
+    except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except ValueError as exc:
-        typer.echo(f"error: invalid configuration:\n{exc}", err=True)
         raise typer.Exit(2) from None
     settings = settings.served_at(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,10 +64,14 @@ class LogService:
     async def follow(
         self, session_id: str, query: LogQuery, *, resume_after: int | None,
         timers: FollowTimers,
-    ) -> AsyncIterator[FollowItem]:
+    ) -> AsyncGenerator[FollowItem, None]:
         """Snapshot lines (or, with `resume_after`, every line after that seq), then new
         lines as they are captured, heartbeats, and a final LogEnd once the session is
-        stopped, failed, archived or deleted (after the lines written before that)."""
+        stopped, failed, archived or deleted (after the lines written before that).
+
+        While the session runs it never ends on its own: the consumer closes it (or
+        cancels the task awaiting it), e.g. when its client leaves or the server shuts
+        down. Either is safe at any await point."""
         if resume_after is None:
             page = await self.read(session_id, query)
             cursor = page.last_seq
