@@ -147,6 +147,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.auth_mode = settings.auth.mode
     app.state.sse_retry_ms = settings.sse.retry_ms
+    app.state.streams = sse.StreamRegistry()  # every open stream, ended at shutdown
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     if settings.http.cors_origins:

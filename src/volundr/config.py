@@ -10,15 +10,11 @@ silently ignored). The environment is not: other programs' `VOLUNDR_*` variables
 
 from __future__ import annotations
 
-import difflib
 import os
-import types
-from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -30,6 +26,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from volundr.config_file import ConfigError, describe_errors, read_config_file
 from volundr.domain.models import AgentTemplate
 from volundr.domain.pricing import ModelInfo
 
@@ -371,21 +368,6 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message says where and why, for the user who
-    has to fix it (one line, or a heading and one indented line per problem)."""
-
-
-NOT_SUPPORTED = {
-    "local_mounts": "local mounts are not supported yet",
-    "templates": "workspace templates are not supported yet (agents go under "
-    "`agents.templates`)",
-    "profiles": "resource profiles are not supported yet",
-    "credentials": "configured credentials are not supported yet",
-}
-"""Top-level keys of the API contract (§0.2) that this server does not implement."""
-
-
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Settings from `config_file` (or `$VOLUNDR_CONFIG`), the environment and overrides.
 
@@ -397,122 +379,15 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     if not chosen:
         return _build(Settings, overrides, None)
     path = Path(chosen)
-    data = read_config_file(path, named_by="$VOLUNDR_CONFIG" if from_env else None)
+    data = read_config_file(path, Settings, named_by="$VOLUNDR_CONFIG" if from_env else None)
     with_file = type("FileSettings", (Settings,), {"file_data": data})
     return _build(with_file, overrides, path)
-
-
-def read_config_file(path: Path, named_by: str | None = None) -> dict[str, Any]:
-    """The settings in the YAML file at `path`, checked for keys that are not settings."""
-    origin = f" (from {named_by})" if named_by else ""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file not found: {path}{origin}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"configuration file {path}{origin} is a directory") from None
-    except PermissionError:
-        raise ConfigError(f"cannot read configuration file {path}: permission denied") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML in {path}: {_yaml_problem(exc)}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path} must be a mapping of settings (`key: value` lines), "
-            f"not a {type(data).__name__}"
-        )
-    for key, reason in NOT_SUPPORTED.items():
-        if key in data:
-            raise ConfigError(f"configuration key '{key}' in {path}: {reason}")
-    unknown = list(_unknown_keys(Settings, data, ""))
-    if len(unknown) == 1:
-        key, hint = unknown[0]
-        raise ConfigError(f"unknown configuration key {key} in {path}{hint}")
-    if unknown:
-        listed = "".join(f"\n  {key}{hint}" for key, hint in unknown)
-        raise ConfigError(f"unknown configuration keys in {path}:{listed}")
-    return data
 
 
 def _build(cls: type[Settings], overrides: dict[str, Any], path: Path | None) -> Settings:
     try:
         return cls(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(describe_errors(exc, path)) from None
     except SettingsError as exc:  # an environment value that is not valid JSON
         raise ConfigError(f"invalid configuration: {exc}") from None
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
-    return str(exc)
-
-
-def _describe(exc: ValidationError, path: Path | None) -> str:
-    """`key.path: message` per error; one that came from the environment names its variable,
-    and the file is named when any error is not from the environment."""
-    env = {name.upper(): name for name in os.environ}
-    lines = []
-    from_file = False
-    for error in exc.errors(include_url=False):
-        loc = error["loc"]
-        key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-        message = error["msg"].removeprefix("Value error, ")
-        line = f"{key.lstrip('.')}: {message}" if key else message
-        for size in range(len(loc), 0, -1):
-            name = "VOLUNDR_" + "__".join(str(part) for part in loc[:size]).upper()
-            if name in env:
-                line += f" (from ${env[name]})"
-                break
-        else:
-            from_file = True
-        lines.append(line)
-    heading = "invalid configuration" + (f" in {path}" if path is not None and from_file else "")
-    if len(lines) == 1:
-        return f"{heading}: {lines[0]}"
-    return heading + ":" + "".join(f"\n  {line}" for line in lines)
-
-
-def _unknown_keys(
-    model: type[BaseModel], data: Mapping[Any, Any], prefix: str
-) -> Iterator[tuple[str, str]]:
-    """`'key.path'` of each key of `data` (nested too) that is not a field of `model`, and
-    a ` (did you mean …?)` hint when a field's name is close (else "")."""
-    fields = model.model_fields
-    for key, value in data.items():
-        field = fields.get(key) if isinstance(key, str) else None
-        if field is None:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
-            yield f"'{prefix}{key}'", hint
-        else:
-            yield from _unknown_in(field.annotation, value, f"{prefix}{key}")
-
-
-def _unknown_in(annotation: Any, value: Any, at: str) -> Iterator[tuple[str, str]]:
-    """Unknown keys inside `value`, read as `annotation`: models, and lists, dicts and
-    optionals of models; anything else has no keys of ours (its type is pydantic's job)."""
-    origin = get_origin(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        if isinstance(value, Mapping):
-            yield from _unknown_keys(annotation, value, f"{at}.")
-    elif origin in (Union, types.UnionType):
-        for arg in get_args(annotation):
-            yield from _unknown_in(arg, value, at)
-    elif origin is list and isinstance(value, list):
-        (item_type,) = get_args(annotation)
-        for index, item in enumerate(value):
-            yield from _unknown_in(item_type, item, f"{at}[{index}]")
-    elif origin is dict and isinstance(value, Mapping):
-        _, item_type = get_args(annotation)
-        for name, item in value.items():
-            yield from _unknown_in(item_type, item, f"{at}.{name}")

@@ -53,6 +53,10 @@ def _follow(server: str | None, path: str, params: dict[str, Any], as_json: bool
             elif event == "end":
                 typer.echo(f"session {data.get('session_status')}: end of log", err=True)
                 return
+            elif event == "reconnect":  # the server ends its streams (e.g. shutting down)
+                reason = data.get("reason", "closed") if isinstance(data, dict) else "closed"
+                typer.echo(f"error: the server ended the log stream ({reason})", err=True)
+                raise typer.Exit(1)
     except KeyboardInterrupt:
         raise typer.Exit(INTERRUPTED) from None
     typer.echo("error: the log stream closed before the session ended", err=True)

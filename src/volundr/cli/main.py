@@ -31,7 +31,8 @@ def serve(
     """Run the API server (SQLite and local session processes by default)."""
     from volundr import serving
     from volundr.app import create_app
-    from volundr.config import ConfigError, load_settings
+    from volundr.config import load_settings
+    from volundr.config_file import ConfigError
 
     try:
         settings = load_settings(config)
