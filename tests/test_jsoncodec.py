@@ -51,3 +51,19 @@ def test_any_json_value_round_trips_as_with_the_standard_library(value: Any) -> 
     text = json.dumps(value, **STANDARD)  # type: ignore[arg-type]
     assert repr(jsoncodec.loads(text)) == repr(json.loads(text))
     assert jsoncodec.loads(jsoncodec.dumps(value)) == json.loads(text)
+
+
+@given(json_values)
+def test_stored_json_without_long_integers_reads_the_same_fast(value: Any) -> None:
+    text = json.dumps(value, **STANDARD)  # type: ignore[arg-type]
+    if any(type(v) is int and not -(2**63) <= v < 2**64 for v in _leaves(value)):
+        return  # the strict loader never lets such a value be stored
+    assert repr(jsoncodec.loads_stored(text)) == repr(json.loads(text))
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for child in value.values() for leaf in _leaves(child)]
+    if isinstance(value, list):
+        return [leaf for child in value for leaf in _leaves(child)]
+    return [value]

@@ -95,3 +95,19 @@ async def test_ids_and_times_are_read_from_strings_and_whole_numbers_are_prices(
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == [
         "body", "terminal_restricted",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"n": 18446744073709551616}', b'[{"n": -9223372036854775809}]']
+)
+def test_integers_beyond_64_bits_are_refused(body: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError) as raised:
+        strict_json.loads(body)
+    assert raised.value.msg.startswith("Integer out of range (it must fit in 64 bits)")
+
+
+def test_the_64_bit_edges_and_long_digit_strings_are_fine() -> None:
+    body = b'{"a": 18446744073709551615, "b": -9223372036854775808, "c": "12345678901234567890"}'
+    assert strict_json.loads(body) == {
+        "a": 2**64 - 1, "b": -(2**63), "c": "12345678901234567890",
+    }  # fmt: skip

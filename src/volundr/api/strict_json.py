@@ -6,6 +6,9 @@ long integer literals and deep nesting with errors FastAPI answers as a 400. `lo
 all of these with `json.JSONDecodeError`, which FastAPI (and `validation_error`) turn into
 the usual 422 `json_invalid` item (API §0.1).
 
+Integers must fit in 64 bits (signed, or unsigned when positive): no JSON client reads more
+exactly, and what Volundr stores is read back by a parser with that range.
+
 Strings holding NUL (`"\\u0000"`) are refused too, naming where: no text Volundr receives can
 carry one onward — PostgreSQL text and JSON refuse it, and a process argument or
 environment value cannot hold it (an agent would fail to start, or a turn never run).
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, NoReturn
 
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +31,10 @@ stream frames) can walk an accepted value."""
 _SURROGATE_ESCAPES = ("\\ud", "\\uD")
 """A lone surrogate can only come from a `\\uD800`–`\\uDFFF` escape once the body decoded
 as strict UTF-8; without one of these prefixes in the text, no string needs checking."""
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+"""The shortest digit run that can spell an integer beyond 64 bits; bodies without one are
+not walked for integers."""
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 _NUL_ESCAPE = "\\u0000"
 """The only way a NUL reaches a string: strict JSON refuses raw control characters."""
 
@@ -54,9 +62,23 @@ def loads(body: bytes) -> Any:
     strings = any(escape in text for escape in _SURROGATE_ESCAPES)
     if strings or text.count("[") + text.count("{") > MAX_DEPTH:
         _check(value, 1, strings)
-    if _NUL_ESCAPE in text:  # after the depth check: the walk below recurses
+    if _NUL_ESCAPE in text:  # after the depth check: the walks below recurse
         _refuse_nul(value, ())
+    if _LONG_DIGITS.search(text):
+        _refuse_long_ints(value)
     return value
+
+
+def _refuse_long_ints(value: Any) -> None:
+    kind = type(value)
+    if kind is int and not INT_MIN <= value <= INT_MAX:
+        _reject(f"Integer out of range (it must fit in 64 bits): {str(value)[:40]}")
+    elif kind is dict:
+        for child in value.values():
+            _refuse_long_ints(child)
+    elif kind is list:
+        for child in value:
+            _refuse_long_ints(child)
 
 
 def _refuse_nul(value: Any, path: tuple[str | int, ...]) -> None:

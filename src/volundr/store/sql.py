@@ -220,7 +220,7 @@ class SqlStore:
 
 def _engine_options(is_sqlite: bool) -> dict[str, Any]:
     options = _engine_options_of(is_sqlite)
-    options["json_deserializer"] = jsoncodec.loads  # JSON columns: ~half of a list's read
+    options["json_deserializer"] = jsoncodec.loads_stored  # ~half of a list's read
     return options
 
 
