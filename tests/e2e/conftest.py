@@ -4,6 +4,7 @@
 - `agent_script(body)`: writes an executable shell script and returns its path.
 - `server_factory(config)`: starts `python -m volundr serve` on a free loopback port with a
   fresh `VOLUNDR_HOME`; `.kill()` sends SIGKILL, `.restart()` starts it again on the same home.
+- `script_agents(agent, **template)`: the `agents` settings whose default agent is that script.
 """
 
 from __future__ import annotations
@@ -197,3 +198,11 @@ def wait_status(
             return body
         time.sleep(0.02)
     raise AssertionError(f"session {session_id} stuck in {body.get('status')}: {body}")
+
+
+def script_agents(agent: Path, **template: object) -> dict[str, object]:
+    """The `agents` settings of a server whose default agent runs the script `agent`."""
+    return {
+        "default": "script",
+        "templates": {"script": {"kind": "command", "command": [str(agent)], **template}},
+    }

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.conftest import ServerProcess, session_processes, wait_status
+from tests.e2e.conftest import ServerProcess, script_agents, session_processes, wait_status
 
 
 @pytest.fixture
@@ -98,10 +98,7 @@ def test_a_start_interrupted_after_the_host_launched_continues_after_a_restart(
     agent = agent_script("exec sleep 600\n")
     server = server_factory(
         {
-            "agents": {
-                "default": "script",
-                "templates": {"script": {"kind": "command", "command": [str(agent)]}},
-            },
+            "agents": script_agents(agent),
             "runtime": {"stop_grace_s": 1},
         }
     )
@@ -145,10 +142,7 @@ def test_sigkill_then_restart_reattaches_and_reconciles(
     agent = agent_script("exec sleep 600\n")
     server = server_factory(
         {
-            "agents": {
-                "default": "script",
-                "templates": {"script": {"kind": "command", "command": [str(agent)]}},
-            },
+            "agents": script_agents(agent),
             "git": {"allowed_http_hosts": ["127.0.0.1"]},
             "runtime": {"stop_grace_s": 1, "health_interval_s": 0.5},
         }
@@ -204,10 +198,7 @@ def test_provisioning_timeout_fails_and_cleans_up(
     agent = agent_script("exec sleep 600\n")
     server = server_factory(
         {
-            "agents": {
-                "default": "script",
-                "templates": {"script": {"kind": "command", "command": [str(agent)]}},
-            },
+            "agents": script_agents(agent),
             "git": {"allowed_http_hosts": ["127.0.0.1"]},
             "runtime": {"stop_grace_s": 0.5, "provision_timeout_s": 1.5},
         }
