@@ -265,3 +265,26 @@ async def test_a_directory_without_a_repository_has_no_checkout(tmp_path: Path) 
     (tmp_path / "s" / "workspace").mkdir(parents=True)
     with pytest.raises(CheckoutMissing):
         await differ(tmp_path / "s").files(LAST)
+
+
+async def test_filter_drivers_the_workspace_configures_never_run(
+    workspace: Path, session_dir: Path, tmp_path: Path
+) -> None:
+    """The agent writes the workspace's git config: reading a diff must not run its programs."""
+    ran = tmp_path / "ran"
+    git(workspace, "config", "filter.evil.clean", f"sh -c 'echo clean >> {ran}; cat'")
+    git(workspace, "config", "filter.evil.smudge", f"sh -c 'echo smudge >> {ran}; cat'")
+    git(workspace, "config", "filter.evil.process", f"sh -c 'echo process >> {ran}; exit 1'")
+    git(workspace, "config", "filter.evil.required", "true")
+    git(workspace, "config", "filter.a.b.clean", f"sh -c 'echo dotted >> {ran}; cat'")
+    (workspace / ".gitattributes").write_text("* filter=evil\n*.py filter=a.b\n")
+    (workspace / "README.md").write_text("hello\nworld\n")
+    (workspace / "new.txt").write_text("fresh\n")
+    (workspace / "src" / "extra.py").write_text("x = 1\n")
+    summary = await differ(session_dir).files(LAST)
+    full = await differ(session_dir).full(LAST, max_bytes=1 << 20)
+    one = await differ(session_dir).file(LAST, "new.txt", max_bytes=1 << 20)
+    assert not ran.exists(), ran.read_text()
+    files = by_path(summary.files)
+    assert (files["README.md"].additions, files["new.txt"].status) == (1, "added")
+    assert "src/extra.py" in files and "+world" in full.text and one.text and "+fresh" in one.text

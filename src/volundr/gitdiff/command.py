@@ -53,6 +53,33 @@ def base_env(workspace: Path) -> dict[str, str]:
     return env
 
 
+async def disable_filters(env: dict[str, str], workspace: Path) -> None:
+    """Neutralize every filter driver the workspace's own config defines (in `env`, as
+    `git -c` would): the agent writes that config, and a `clean` or `process` command would
+    otherwise run whenever git reads a working-tree file (a diff, an intent-to-add). Reading
+    the config runs nothing; its driver names become `filter.<name>.clean=` (empty: no
+    filter), `smudge=`, `process=` and `required=false`."""
+    found = await run_git(
+        ["config", "--includes", "--name-only", "--get-regexp", r"^filter\."],
+        cwd=workspace, env=env,
+    )  # fmt: skip
+    names = {
+        key.split(".", 1)[1].rsplit(".", 1)[0]
+        for key in found.stdout.decode("utf-8", errors="surrogateescape").splitlines()
+        if key.count(".") >= 2
+    }
+    overrides = [
+        (f"filter.{name}.{part}", value)
+        for name in sorted(names)
+        for part, value in (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
+    ]
+    for index, (key, value) in enumerate(overrides):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    if overrides:
+        env["GIT_CONFIG_COUNT"] = str(len(overrides))
+
+
 async def run_git(
     args: list[str],
     *,

@@ -25,10 +25,12 @@ from volundr.domain.diffs import (
     UnknownBranch,
     normalize_path,
 )
-from volundr.gitdiff.command import Output, base_env, run_git
+from volundr.gitdiff.command import Output, base_env, disable_filters, run_git
 from volundr.gitdiff.parse import parse_raw_numstat
 
-_DIFF = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M"]
+_DIFF = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--ignore-submodules=dirty", "-M"]
+"""No program of the workspace's choosing runs: no external diff, no textconv, and no
+`git status` inside submodules (whose own config could name filters)."""
 _REMOTE = "origin"
 _FALLBACK_DEFAULTS = ("main", "master")
 
@@ -102,6 +104,7 @@ class WorkspaceDiffer:
         """An environment whose index is a private copy with untracked files intent-added."""
         env = base_env(self._workspace)
         index, objects = await self._locate(env)
+        await disable_filters(env, self._workspace)
         tmp = await asyncio.to_thread(tempfile.mkdtemp, prefix="volundr-diff-")
         try:
             await asyncio.to_thread(_prepare, Path(tmp), Path(index))
