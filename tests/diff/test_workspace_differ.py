@@ -288,3 +288,25 @@ async def test_filter_drivers_the_workspace_configures_never_run(
     files = by_path(summary.files)
     assert (files["README.md"].additions, files["new.txt"].status) == (1, "added")
     assert "src/extra.py" in files and "+world" in full.text and one.text and "+fresh" in one.text
+
+
+async def test_a_same_size_edit_in_the_second_of_the_last_commit_is_seen(
+    workspace: Path, session_dir: Path
+) -> None:
+    """Git's "racily clean" case: the file's stat data still matches the index entry, and
+    only the index file's own mtime (no later than the entry's) tells git to look again."""
+    same = workspace / "same.txt"
+    past = (int(os.stat(workspace).st_mtime) - 60) * 1_000_000_000
+    same.write_text("AAAA\n")
+    os.utime(same, ns=(past, past))
+    git(workspace, "add", "same.txt")
+    commit_all(workspace, "add same")
+    os.utime(workspace / ".git" / "index", ns=(past, past))
+    same.write_text("BBBB\n")
+    os.utime(same, ns=(past, past))  # same size, same mtime: the stat data matches
+    files = by_path((await differ(session_dir).files(LAST)).files)
+    assert "same.txt" in files and (files["same.txt"].additions, files["same.txt"].deletions) == (
+        1, 1,
+    )  # fmt: skip
+    one = await differ(session_dir).file(LAST, "same.txt", max_bytes=1 << 20)
+    assert one.text is not None and "+BBBB" in one.text

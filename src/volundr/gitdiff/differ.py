@@ -233,7 +233,9 @@ class WorkspaceDiffer:
 def _prepare(tmp: Path, index: Path) -> None:
     (tmp / "objects").mkdir()
     if index.exists():
-        shutil.copyfile(index, tmp / "index")
+        # copy2 keeps the index's mtime: git compares it with the files' mtimes to tell
+        # "racily clean" entries (a same-size edit in the second of the last index write)
+        shutil.copy2(index, tmp / "index")
 
 
 def _find(files: list[FileChange], path: str) -> FileChange | None:
