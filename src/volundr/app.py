@@ -38,6 +38,7 @@ from volundr.services.diffs import DiffService
 from volundr.services.events import EventService
 from volundr.services.hub import EventHub, HubConfig
 from volundr.services.idle import IdleWatch
+from volundr.services.locks import SessionLocks
 from volundr.services.logs import LogService
 from volundr.services.models import ModelCatalogue
 from volundr.services.retention import Retention, RetentionPolicy
@@ -107,16 +108,18 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.store = store
         app.state.notifier = notifier
         app.state.supervisor = supervisor
+        locks = SessionLocks()
         app.state.sessions = SessionService(
             store=store,
             transitions=transitions,
             supervisor=supervisor,
             config=service_config(settings),
+            locks=locks,
         )
         app.state.stats = StatsService(store)
         install_autostop(app, settings, store)
         install_reporting(app, settings, store, notifier, chosen_runtime)
-        install_workspaces(app, settings, store, chosen_runtime, ledger)
+        install_workspaces(app, settings, store, chosen_runtime, ledger, locks)
         app.state.hub = hub = EventHub(
             outbox=SqlOutbox(store), notifier=notifier, encode=sse.event_frame,
             config=hub_config(settings),
@@ -174,14 +177,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
 
 def install_workspaces(
-    app: FastAPI, settings: Settings, store: SqlStore, runtime: Runtime, ledger: WorkspaceLedger
+    app: FastAPI, settings: Settings, store: SqlStore, runtime: Runtime,
+    ledger: WorkspaceLedger, locks: SessionLocks,
 ) -> None:
     """Logs, diffs, workspaces and their retention (API §4.12, §4.13, §9)."""
     app.state.sse_heartbeat_s = settings.sse.heartbeat_s
     app.state.logs = LogService(store=store, runtime=runtime)
     app.state.diffs = DiffService(store=store, runtime=runtime, max_bytes=settings.diff.max_bytes)
     app.state.workspaces = workspaces = WorkspaceService(
-        store=store, runtime=runtime, ledger=ledger
+        store=store, runtime=runtime, ledger=ledger, locks=locks
     )
     days = settings.workspaces
     app.state.retention = Retention(

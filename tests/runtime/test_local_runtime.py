@@ -261,6 +261,17 @@ async def test_remove_workspace_is_idempotent_and_stays_inside(tmp_path: Path, l
             await runtime.remove_workspace(bad)
 
 
+async def test_concurrent_removals_of_one_workspace_all_succeed(tmp_path: Path, runtime):
+    session_id = "0b9c5c0e-6a43-4f0e-9b3e-1f2a3b4c5d6e"
+    tree = tmp_path / "sessions" / session_id / "workspace"
+    for d in range(40):
+        (tree / f"d{d}").mkdir(parents=True)
+        for f in range(25):
+            (tree / f"d{d}" / f"f{f}").write_text("x")
+    await asyncio.gather(*(runtime.remove_workspace(session_id) for _ in range(4)))
+    assert not tree.parent.exists()
+
+
 def test_python_default_is_this_interpreter(tmp_path: Path) -> None:
     assert LocalRuntime(sessions_dir=tmp_path)._python == sys.executable
 

@@ -13,6 +13,7 @@ from tests.workspaces.helpers import create, files_server, session_dir
 from volundr.domain.lifecycle import Operation
 from volundr.domain.models import Session, SessionStatus
 from volundr.domain.workspaces import pvc_name
+from volundr.runtime.fake import InstantRuntime
 from volundr.services.transitions import Transitioner
 
 WaitFor = Any
@@ -186,3 +187,48 @@ async def test_a_failing_hook_rolls_the_transition_back(
         live_ws = await tx.live_workspace(sid)
     assert session is not None and session.status is SessionStatus.RUNNING
     assert live_ws is not None and live_ws.status.value == "active"
+
+
+class SlowRemovalRuntime(InstantRuntime):
+    """Removing a workspace's files takes a while, as it does for a big clone."""
+
+    async def remove_workspace(self, session_id: str) -> None:
+        await asyncio.sleep(0.3)
+        await super().remove_workspace(session_id)
+
+
+async def test_a_start_during_a_workspace_delete_waits_and_gets_a_fresh_workspace(
+    live_server: LiveServerFactory, wait_for_status: WaitFor
+) -> None:
+    live = await live_server(runtime=SlowRemovalRuntime())
+    sid = await create(live.api)
+    await wait_for_status(live.api, sid, "running")
+    first = await workspace(live, sid)
+    await live.api.post(f"/sessions/{sid}/stop")
+    deleting = asyncio.create_task(live.api.delete(f"/workspaces/{sid}"))
+    await asyncio.sleep(0.1)  # the removal is under way
+    started = await live.api.post(f"/sessions/{sid}/start")
+    assert started.status_code == 200, started.text
+    assert (await deleting).status_code == 204
+    await wait_for_status(live.api, sid, "running")
+    fresh = await workspace(live, sid)  # never a running session with a deleted workspace
+    assert fresh["id"] != first["id"] and fresh["status"] == "active"
+
+
+async def test_concurrent_deletes_answer_one_204_and_404s_never_5xx(
+    live_server: LiveServerFactory, wait_for_status: WaitFor
+) -> None:
+    live = await live_server(runtime=SlowRemovalRuntime())
+    ids = [await create(live.api, f"d{i}") for i in range(2)]
+    for sid in ids:
+        await wait_for_status(live.api, sid, "running")
+        await live.api.post(f"/sessions/{sid}/stop")
+    workspace_deletes = [live.api.delete(f"/workspaces/{ids[0]}") for _ in range(4)]
+    body = {"cleanup": ["workspace_storage"]}
+    session_deletes = [
+        live.api.request("DELETE", f"/sessions/{ids[1]}", json=body) for _ in range(4)
+    ]
+    answers = await asyncio.gather(*workspace_deletes, *session_deletes)
+    codes = [a.status_code for a in answers]
+    assert sorted(codes[:4]) == [204, 404, 404, 404], [a.text for a in answers[:4]]
+    assert sorted(codes[4:]) == [204, 404, 404, 404], [a.text for a in answers[4:]]

@@ -406,7 +406,9 @@ def _last_output_line(path: Path, offset: int) -> str:
 
 
 def _rmtree(target: Path) -> None:
-    def make_writable(func: Any, path: str, _exc: Any) -> None:
+    def make_writable(func: Any, path: str, exc: Any) -> None:
+        if isinstance(exc[1], FileNotFoundError):
+            return  # removed meanwhile (a concurrent delete): gone either way
         os.chmod(path, stat.S_IRWXU)
         func(path)
 

@@ -35,6 +35,7 @@ from volundr.domain.models import (
 )
 from volundr.domain.policy import RepoPolicy, check_repo_policy
 from volundr.ports import LaunchSpec, SessionQuery, SessionStore
+from volundr.services.locks import SessionLocks
 from volundr.services.supervisor import Supervisor, run_ended
 from volundr.services.transitions import Transitioner, status_event, updated_broadcast
 
@@ -110,11 +111,15 @@ class SessionService:
         transitions: Transitioner,
         supervisor: Supervisor,
         config: ServiceConfig,
+        locks: SessionLocks,
     ) -> None:
+        """`locks` are shared with the workspace service: a start never interleaves with
+        the removal of its workspace's files, or with its session's delete."""
         self._store = store
         self._transitions = transitions
         self._supervisor = supervisor
         self._config = config
+        self._locks = locks
 
     # ------------------------------------------------------------------ reads
 
@@ -241,9 +246,10 @@ class SessionService:
         self._check_profile(profile_name)
         agent = self._agent(session.agent)
         token = new_runtime_token(session_id)
-        outcome = await self._transitions.apply(
-            session_id, Operation.START, self._accept_start(token)
-        )
+        async with self._locks.hold(session_id):
+            outcome = await self._transitions.apply(
+                session_id, Operation.START, self._accept_start(token)
+            )
         self._supervisor.launch(session_id, self._launch_spec(outcome.session, agent, token))
         return outcome.session
 
@@ -340,7 +346,12 @@ class SessionService:
         self, principal: Principal, session_id: str, cleanup: frozenset[str] = frozenset()
     ) -> None:
         """Stop if active (errors logged, runtime killed), clean up, remove the record."""
-        session = await self._get_for_change(principal, session_id)
+        await self._get_for_change(principal, session_id)
+        async with self._locks.hold(session_id):
+            await self._delete(session_id, cleanup)
+
+    async def _delete(self, session_id: str, cleanup: frozenset[str]) -> None:
+        session = await self._read(session_id)  # SessionNotFound (404) for a later delete
         if session.status.is_active:
             with contextlib.suppress(InvalidTransition):
                 await self._transitions.apply(session_id, Operation.STOP)

@@ -21,6 +21,7 @@ from volundr.domain.workspaces import (
     WorkspaceStatus,
 )
 from volundr.ports import Runtime, SessionStore, WorkspaceQuery
+from volundr.services.locks import SessionLocks
 from volundr.services.workspace_ledger import WorkspaceLedger, mark_deleted
 
 log = logging.getLogger("volundr.workspaces")
@@ -43,10 +44,15 @@ class BulkResult:
 
 
 class WorkspaceService:
-    def __init__(self, *, store: SessionStore, runtime: Runtime, ledger: WorkspaceLedger) -> None:
+    def __init__(
+        self, *, store: SessionStore, runtime: Runtime, ledger: WorkspaceLedger,
+        locks: SessionLocks,
+    ) -> None:
+        """`locks` are the session service's: removing files never interleaves a start."""
         self._store = store
         self._runtime = runtime
         self._ledger = ledger
+        self._locks = locks
 
     # ------------------------------------------------------------------ reads
 
@@ -162,17 +168,22 @@ class WorkspaceService:
         return workspace
 
     async def _remove(self, workspace: Workspace) -> None:
+        """Under the session's lock (no start can interleave): WorkspaceNotFound when a
+        concurrent delete won, WorkspaceBusy while the session is active."""
         session_id = workspace.session_id
-        async with self._store.reader() as tx:
-            session = await tx.get_session(session_id)
-        if session is not None and session.status.is_active:
-            raise WorkspaceBusy(session_id, session.status.value)
-        await self._runtime.remove_workspace(session_id)
-        async with self._store.transaction() as tx:
-            current = await tx.live_workspace(session_id)
-            if current is None:
-                return  # removed meanwhile
-            expected = current.status
-            mark_deleted(current)
-            await tx.update_workspace(current, expected)
+        async with self._locks.hold(session_id):
+            async with self._store.reader() as tx:
+                session = await tx.get_session(session_id)
+                if await tx.live_workspace(session_id) is None:
+                    raise WorkspaceNotFound(session_id)
+            if session is not None and session.status.is_active:
+                raise WorkspaceBusy(session_id, session.status.value)
+            await self._runtime.remove_workspace(session_id)
+            async with self._store.transaction() as tx:
+                current = await tx.live_workspace(session_id)
+                if current is None:
+                    return  # removed meanwhile
+                expected = current.status
+                mark_deleted(current)
+                await tx.update_workspace(current, expected)
         log.info("workspace of session %s deleted", session_id)
