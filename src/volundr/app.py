@@ -78,9 +78,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds secrets
         store = SqlStore(settings.sqlalchemy_url)
         await migrate.upgrade(store.engine)
+        store.restrict_access()
         notifier = InProcessNotifier()
         chosen_runtime = runtime or build_runtime(settings)
         ledger = WorkspaceLedger(
@@ -147,6 +148,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         version="0.1.0",
         description="Self-hosted control plane for AI coding sessions.",
         lifespan=lifespan,
+        redirect_slashes=False,  # `/sessions/` is an unknown route (404), not a redirect
     )
     app.state.auth_mode = settings.auth.mode
     app.state.sse_retry_ms = settings.sse.retry_ms

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 from tests.app_fixtures import LiveServer, LiveServerFactory, join_new_threads
@@ -47,6 +49,7 @@ async def test_unknown_routes_are_404_not_found(server: LiveServer) -> None:
     for path in [
         "/nope", "/api/v1/volundr", "/api/v1/volundr/nope", "/api/v1/volundr/sessions/x/y/z",
         f"/api/v1/volundr/sessions/{uuid.uuid4()}/nope", "/api/v2/volundr/sessions",
+        "/api/v1/volundr/sessions/", "/health/", "/api/v1/volundr/stats/",
     ]:
         response = await server.http.get(path)
         assert response.status_code == 404, path
@@ -107,3 +110,17 @@ async def test_the_openapi_document_is_served(server: LiveServer) -> None:
     response = await server.http.get("/openapi.json")
     assert response.status_code == 200
     assert "/api/v1/volundr/sessions" in response.json()["paths"]
+
+
+async def test_the_data_dir_and_database_are_private_to_their_user(
+    live_server: LiveServerFactory, tmp_path: Path
+) -> None:
+    home = tmp_path / "fresh" / "home"
+    live = await live_server(home=home)
+    assert (await live.api.post("/sessions", json={"name": "secret", "env": {"K": "v"}})
+            ).status_code == 201  # fmt: skip
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    for name in ("volundr.db", "volundr.db-wal", "volundr.db-shm"):
+        path = home / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name

@@ -54,3 +54,17 @@ def test_malformed_options_are_usage_errors_before_any_request() -> None:
     both = runner.invoke(app, ["sessions", "diff", "some-id", "--files", "--path", "a.txt"])
     assert both.exit_code == 2
     assert "cannot be combined with --files" in both.output
+
+
+def test_the_session_list_shows_whole_ids_that_other_commands_take(
+    server_factory: Callable[[dict[str, object]], ServerProcess],
+) -> None:
+    server = server_factory({"runtime": {"kind": "fake"}})
+    runner = CliRunner()
+    env = {"VOLUNDR_SERVER": server.url, "COLUMNS": "80"}
+    created = runner.invoke(app, ["sessions", "create", "listed", "--json"], env=env)
+    sid = json.loads(created.output)["id"]
+    listed = runner.invoke(app, ["sessions", "list"], env=env)
+    assert listed.exit_code == 0 and sid in listed.output, listed.output
+    shown = runner.invoke(app, ["sessions", "show", sid], env=env)
+    assert shown.exit_code == 0 and "listed" in shown.output

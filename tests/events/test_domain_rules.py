@@ -21,6 +21,9 @@ def test_submitted_types_are_the_closed_set_minus_the_servers_own() -> None:
     with pytest.raises(InvalidRequest, match="reserved"):
         check_submitted_type("session_status")
     assert check_filter_types("session_status, error") == {"session_status", "error"}
+    for empty in ("", ",", "error,,git_push", " "):
+        with pytest.raises(InvalidRequest, match="Invalid event_type"):
+            check_filter_types(empty)
 
 
 def test_the_token_convention() -> None:

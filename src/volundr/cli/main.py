@@ -41,6 +41,8 @@ def serve(
         raise typer.Exit(2) from None
     settings = settings.served_at(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # one line per request to every session host's /health would drown the server's log
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     serving.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 

@@ -39,10 +39,11 @@ def list_sessions(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "name", "status", "agent", "repo", "branch", "created")
+    table = Table("name", "status", "agent", "repo", "branch", "created")
+    table.add_column("id", no_wrap=True)  # whole: every other command takes it
     for s in rows:
-        table.add_row(s["id"][:8], s["name"], s["status"], s["agent"], s["repo"], s["branch"],
-                      s["created_at"][:19])
+        table.add_row(s["name"], s["status"], s["agent"], s["repo"], s["branch"],
+                      s["created_at"][:19], s["id"])
     console.print(table)
 
 

@@ -42,8 +42,12 @@ def check_submitted_type(event_type: str) -> str:
 
 
 def check_filter_types(raw: str) -> frozenset[str]:
-    """A `?event_type=` filter: one type or a comma list (any known type, reserved too)."""
-    types = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    """A `?event_type=` filter: one type or a comma list (any known type, reserved too).
+    An empty item (`event_type=`, `a,,b`) is no type: refused, never read as "all"."""
+    parts = [part.strip() for part in raw.split(",")]
+    if "" in parts:
+        raise InvalidRequest(f"Invalid event_type: {raw}")
+    types = frozenset(parts)
     for event_type in sorted(types):
         if event_type not in EVENT_TYPES:
             raise InvalidRequest(f"Invalid event_type: {event_type}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -205,6 +206,16 @@ class SqlStore:
             if isinstance(exc, DBAPIError) and not _is_connectivity_error(exc):
                 raise
             raise StoreUnavailable() from exc
+
+    def restrict_access(self) -> None:
+        """Make a SQLite database file (and its WAL and shared-memory files) readable by
+        this user only: sessions' `env` may hold agent API keys."""
+        database = self.engine.url.database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            return
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(database + suffix, 0o600)
 
     async def ping(self) -> None:
         try:
