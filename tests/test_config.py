@@ -182,3 +182,39 @@ def test_unknown_environment_variables_stay_ignored(
     monkeypatch.setenv("VOLUNDR_RUNTIME__STOP_GRACE_S", "3")
     settings = load_settings(config)
     assert (settings.runtime.kind, settings.runtime.stop_grace_s) == ("fake", 3)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("agents: {default: x, templates: {x: {kind: command, command: []}}}",
+         "agents.templates.x: command must name the program to run"),
+        ("runtime: {stop_grace_s: 60, stop_timeout_s: 5}",
+         "runtime: stop_grace_s (60) must be shorter than stop_timeout_s (5)"),
+        ("public_url: not a url", "public_url: must be an http:// or https:// URL with a host"),
+        ("callback_url: 'ftp://x/'", "callback_url: must be an http:// or https:// URL"),
+    ],
+)
+def test_settings_that_could_never_work_are_refused_at_start(
+    tmp_path: Path, yaml_text: str, message: str
+) -> None:
+    config = tmp_path / "volundr.yaml"
+    config.write_text(yaml_text + "\n")
+    code, stderr = serve(config)
+    assert code == 2 and message in stderr, stderr
+
+
+def test_turn_based_agents_default_to_their_cli() -> None:
+    settings = Settings(agents={"templates": {"mine": {"kind": "codex"}}})
+    assert settings.agents.templates["mine"].command == ["codex"]
+
+
+def test_an_unreachable_database_server_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "no-server-here"
+    url = f"postgresql+asyncpg://volundr:s3cret@/volundr?host={missing}"
+    monkeypatch.setenv("VOLUNDR_DATABASE_URL", url)
+    code, stderr = serve()
+    assert code == 2 and stderr.startswith("error: cannot reach the database (database_url): ")
+    assert "s3cret" not in stderr and len(stderr.splitlines()) == 1, stderr

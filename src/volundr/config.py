@@ -14,6 +14,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -60,6 +61,18 @@ class AgentTemplateSettings(BaseModel):
         None, ge=0, description="Stop sessions idle this long (s); 0 = never; default: "
         "`agents.idle_timeout_s`."
     )
+
+    @model_validator(mode="after")
+    def _runnable(self) -> AgentTemplateSettings:
+        """A `command` agent needs its argv; the others default to their CLI's name."""
+        if not self.command and self.kind != "command":
+            self.command = [_DEFAULT_EXECUTABLES[self.kind]]
+        if not self.command or not self.command[0].strip():
+            raise ValueError("command must name the program to run, e.g. [aider, --yes]")
+        return self
+
+
+_DEFAULT_EXECUTABLES = {"claude-code": "claude", "codex": "codex"}
 
 
 def _builtin_templates() -> dict[str, AgentTemplateSettings]:
@@ -155,6 +168,15 @@ class RuntimeSettings(BaseModel):
     python: str = Field(
         "", description="Interpreter for session hosts (default: the server's own)."
     )
+
+    @model_validator(mode="after")
+    def _grace_within_deadline(self) -> RuntimeSettings:
+        if self.stop_grace_s >= self.stop_timeout_s:
+            raise ValueError(
+                f"stop_grace_s ({self.stop_grace_s:g}) must be shorter than stop_timeout_s "
+                f"({self.stop_timeout_s:g}): a stop waits the grace, then kills"
+            )
+        return self
 
 
 class HttpSettings(BaseModel):
@@ -283,6 +305,19 @@ class Settings(BaseSettings):
                     raise ValueError(f"{home} exists and is not a directory")
                 raise ValueError(f"{home} cannot be created: {path} is not a directory")
         return home
+
+    @field_validator("public_url", "callback_url")
+    @classmethod
+    def _check_base_url(cls, url: str) -> str:
+        """An http(s) base URL with a host (`""` allowed for `callback_url`: derived)."""
+        if not url:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL with a host, not {url!r}")
+        if parts.query or parts.fragment:
+            raise ValueError("must be a base URL, without a query or fragment")
+        return url
 
     @field_validator("database_url")
     @classmethod

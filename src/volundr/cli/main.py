@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -40,10 +41,33 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = settings.served_at(host, port)
+    problem = asyncio.run(_database_problem(settings.sqlalchemy_url))
+    if problem:
+        typer.echo(f"error: cannot reach the database (database_url): {problem}", err=True)
+        raise typer.Exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # one line per request to every session host's /health would drown the server's log
     logging.getLogger("httpx").setLevel(logging.WARNING)
     serving.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+async def _database_problem(url: str) -> str | None:
+    """Why a database server cannot be reached (None: it can, or the store is a SQLite file,
+    which the server creates). Never repeats the URL, which may hold a password."""
+    if url.startswith("sqlite"):
+        return None
+    from volundr.domain.errors import StoreUnavailable
+    from volundr.store.sql import SqlStore
+
+    store = SqlStore(url)
+    try:
+        await store.ping()
+    except StoreUnavailable as exc:
+        cause = exc.__cause__
+        return f"{type(cause).__name__}: {cause}" if cause else "unavailable"
+    finally:
+        await store.close()
+    return None
 
 
 def main() -> None:
