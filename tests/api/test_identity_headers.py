@@ -233,3 +233,12 @@ async def test_mode_none_ignores_identity_headers(server: LiveServer) -> None:
     spoofed = server.as_user("mallory", tenant="evil", roles="viewer")
     body = await create(spoofed)
     assert (body["owner_id"], body["tenant_id"]) == ("local", "default")
+
+
+async def test_non_ascii_identities_are_read_as_utf8(headers_server: LiveServer) -> None:
+    headers = {"x-auth-user-id": "jürgen".encode(), "x-auth-email": "jürgen@exämple.org".encode()}
+    me = await headers_server.api.get("/me", headers=headers)
+    assert me.status_code == 200, me.text
+    assert (me.json()["user_id"], me.json()["email"]) == ("jürgen", "jürgen@exämple.org")
+    latin1 = await headers_server.api.get("/me", headers={"x-auth-user-id": b"j\xfcrgen"})
+    assert latin1.json()["user_id"] == "jürgen"  # not UTF-8: HTTP's Latin-1

@@ -42,8 +42,21 @@ def _base64_json_list(raw: str) -> list[str] | None:
     return None
 
 
+def _header(request: Request, name: str) -> str | None:
+    """A header's value read as UTF-8 (how proxies send non-ASCII names), falling back to
+    the Latin-1 that HTTP defines when the bytes are not UTF-8."""
+    value = request.headers.get(name)
+    if value is None or value.isascii():
+        return value
+    raw = value.encode("latin-1")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
 def principal_from_headers(request: Request) -> Principal:
-    user = request.headers.get("x-auth-user-id")
+    user = _header(request, "x-auth-user-id")
     if not user:
         raise HTTPException(
             401,
@@ -52,8 +65,8 @@ def principal_from_headers(request: Request) -> Principal:
         )
     return Principal(
         user_id=user,
-        tenant_id=request.headers.get("x-auth-tenant") or "default",
-        email=request.headers.get("x-auth-email"),
+        tenant_id=_header(request, "x-auth-tenant") or "default",
+        email=_header(request, "x-auth-email"),
         roles=parse_roles(request.headers.get("x-auth-roles")),
     )
 
