@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from tests.e2e.conftest import ServerProcess, git, session_processes, wait_status
 
@@ -217,7 +214,6 @@ def test_failures_reach_the_session_error(
         assert "nope" in str(body["error"])
 
 
-@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs an ssh client")
 def test_an_unreachable_ssh_remote_fails_naming_the_connection_error(
     server_factory: Callable[[dict[str, object]], ServerProcess],
     agent_script: Callable[[str], Path],

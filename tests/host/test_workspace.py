@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -240,7 +239,6 @@ def _refused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs an ssh client")
 async def test_an_unreachable_ssh_remote_names_the_transport_error(
     make_spec, workspace: Path
 ) -> None:
