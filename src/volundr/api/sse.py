@@ -133,10 +133,8 @@ class StreamRegistry:
 
 
 def streams_of(app: Any) -> StreamRegistry:
-    """The registry of `app` (in `app.state.streams`), created on first use."""
-    registry: StreamRegistry | None = getattr(app.state, "streams", None)
-    if registry is None:
-        registry = app.state.streams = StreamRegistry()
+    """The registry of `app` (`app.state.streams`, made by `create_app`)."""
+    registry: StreamRegistry = app.state.streams
     return registry
 
 

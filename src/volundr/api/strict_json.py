@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any, NoReturn
 
 from fastapi.exceptions import RequestValidationError
@@ -31,9 +30,6 @@ stream frames) can walk an accepted value."""
 _SURROGATE_ESCAPES = ("\\ud", "\\uD")
 """A lone surrogate can only come from a `\\uD800`–`\\uDFFF` escape once the body decoded
 as strict UTF-8; without one of these prefixes in the text, no string needs checking."""
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-"""The shortest digit run that can spell an integer beyond 64 bits; bodies without one are
-not walked for integers."""
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 _NUL_ESCAPE = "\\u0000"
 """The only way a NUL reaches a string: strict JSON refuses raw control characters."""
@@ -42,8 +38,8 @@ _NUL_ESCAPE = "\\u0000"
 def loads(body: bytes) -> Any:
     """The value of a JSON body (UTF-8, an optional BOM ignored), or `JSONDecodeError`.
 
-    Costs one strict UTF-8 decode and, for bodies that might be too deep or hold escaped
-    surrogates or NULs, a walk over the parsed containers.
+    Costs one strict UTF-8 decode, a range check per integer literal and, for bodies that
+    might be too deep or hold escaped surrogates or NULs, one walk over the parsed containers.
     """
     try:
         text = body.decode("utf-8")
@@ -52,33 +48,23 @@ def loads(body: bytes) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        value = json.loads(text, parse_constant=_constant, parse_float=_finite_float)
+        value = json.loads(
+            text, parse_constant=_constant, parse_float=_finite_float, parse_int=_bounded_int
+        )
     except RecursionError:
         _reject(f"Nesting deeper than {MAX_DEPTH} levels")
-    except json.JSONDecodeError:
-        raise
-    except ValueError:  # `int()` refuses literals over sys.get_int_max_str_digits()
-        _reject("Integer literal has too many digits")
     strings = any(escape in text for escape in _SURROGATE_ESCAPES)
-    if strings or text.count("[") + text.count("{") > MAX_DEPTH:
-        _check(value, 1, strings)
-    if _NUL_ESCAPE in text:  # after the depth check: the walks below recurse
-        _refuse_nul(value, ())
-    if _LONG_DIGITS.search(text):
-        _refuse_long_ints(value)
+    nul = _NUL_ESCAPE in text
+    if strings or nul or text.count("[") + text.count("{") > MAX_DEPTH:
+        try:
+            _check(value, 1, strings, nul)
+        except _NulFound:
+            _refuse_nul(value, ())  # the error path only: find where, for the message
     return value
 
 
-def _refuse_long_ints(value: Any) -> None:
-    kind = type(value)
-    if kind is int and not INT_MIN <= value <= INT_MAX:
-        _reject(f"Integer out of range (it must fit in 64 bits): {str(value)[:40]}")
-    elif kind is dict:
-        for child in value.values():
-            _refuse_long_ints(child)
-    elif kind is list:
-        for child in value:
-            _refuse_long_ints(child)
+class _NulFound(Exception):
+    """A string or key holds a NUL (`_refuse_nul` then names where)."""
 
 
 def _refuse_nul(value: Any, path: tuple[str | int, ...]) -> None:
@@ -114,6 +100,15 @@ def _constant(name: str) -> NoReturn:
     _reject(f"{name} is not valid JSON")
 
 
+def _bounded_int(literal: str) -> int:
+    """An integer literal that fits in 64 bits (checked by length first: `int()` of a
+    literal of thousands of digits is itself slow)."""
+    value = int(literal) if len(literal) <= 21 else None
+    if value is None or not INT_MIN <= value <= INT_MAX:
+        _reject(f"Integer out of range (it must fit in 64 bits): {literal[:40]}")
+    return value
+
+
 def _finite_float(literal: str) -> float:
     value = float(literal)
     if math.isinf(value):
@@ -121,31 +116,34 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def _check(value: Any, depth: int, strings: bool) -> None:
-    """Reject nesting deeper than MAX_DEPTH and, when `strings`, lone surrogates."""
+def _check(value: Any, depth: int, strings: bool, nul: bool) -> None:
+    """One walk: reject nesting deeper than MAX_DEPTH, and in strings and keys, lone
+    surrogates (when `strings`) and NULs (when `nul`, raising _NulFound)."""
     if depth > MAX_DEPTH:
         _reject(f"Nesting deeper than {MAX_DEPTH} levels")
     if type(value) is dict:
-        if strings:
+        if strings or nul:
             for key in value:
-                _check_string(key)
+                _check_string(key, strings, nul)
         children: Any = value.values()
     elif type(value) is list:
         children = value
     else:
-        if strings and type(value) is str:
-            _check_string(value)
+        if type(value) is str:
+            _check_string(value, strings, nul)
         return
     for child in children:
         kind = type(child)
         if kind is dict or kind is list:
-            _check(child, depth + 1, strings)
-        elif strings and kind is str:
-            _check_string(child)
+            _check(child, depth + 1, strings, nul)
+        elif kind is str:
+            _check_string(child, strings, nul)
 
 
-def _check_string(value: str) -> None:
-    if value.isascii():
+def _check_string(value: str, strings: bool, nul: bool) -> None:
+    if nul and "\0" in value:
+        raise _NulFound
+    if not strings or value.isascii():
         return
     try:
         value.encode("utf-8")
