@@ -35,7 +35,3 @@ class SessionLocks:
                 del self._locks[session_id]
             else:
                 self._locks[session_id] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        """Sessions with a holder or a waiter (for tests: none are leaked)."""
-        return len(self._locks)
